@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# test_01_build_boot: build every shipped recipe for real and boot it under QEMU; the recipe's
+# check must pass from the host (hello prints its greeting, nginx answers HTTP 200 with its
+# page, redis answers PING, python-http serves a file listing).
+. "$(dirname "$0")/lib.sh"
+
+for app in hello nginx redis python-http; do
+    run "build-$app" "$TINYX" build -o "$WORK/$app" "$app"
+    expect_rc "build-$app" 0 "$app: tinyx build"
+    [ "$RC" -eq 0 ] || continue
+    for f in kernel initrd cmdline manifest.json; do
+        [ -s "$WORK/$app/$f" ] || fail "$app: image lacks $f"
+    done
+    if [ "$app" = hello ]; then
+        # A program that prints and exits: the VM exits with its status.
+        run "boot-$app" "$TINYX" run --timeout 120 "$WORK/$app"
+        expect_rc "boot-$app" 0 "$app: boots and exits 0"
+        expect_text "boot-$app" out '^Hello, world!' "$app: greeting on the console"
+    else
+        # A server: --until-ready passes only when the recipe's check passes from the host.
+        run "boot-$app" "$TINYX" run --until-ready --json --timeout 180 "$WORK/$app"
+        expect_rc "boot-$app" 0 "$app: boots and passes its check"
+        expect_text "boot-$app" out '"ready_us": *[0-9]+' "$app: reports ready_us"
+    fi
+done
+finish
