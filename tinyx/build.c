@@ -410,8 +410,15 @@ static int step_image(struct build *b)
         tinyx_err("%s is missing: run `make` first", init);
         goto out;
     }
-    if (tinyx_sha256_file(init, init_sha) < 0 || tinyx_sha256_file(r->file, recipe_sha) < 0)
+    if (tinyx_sha256_file(init, init_sha) < 0)
         goto out;
+    /* The recipe as parsed (not its file): ad-hoc recipes have no file, and comments or key
+     * order do not change the image. */
+    json_t *rj = tinyx_recipe_to_json(r);
+    char *rtext = json_dumps(rj, JSON_COMPACT | JSON_SORT_KEYS);
+    tinyx_sha256_buf(rtext, strlen(rtext), recipe_sha);
+    free(rtext);
+    json_decref(rj);
     if (mkdir(tree, 0755) < 0) {
         tinyx_errno("cannot create %s", tree);
         goto out;

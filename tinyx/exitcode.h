@@ -11,6 +11,7 @@ enum tinyx_exit {
     TINYX_EXIT_APP = 5,         /* the app is broken: binary missing, check failed */
     TINYX_EXIT_ENV = 6,         /* the host lacks something: a tool, root, KVM, disk space */
     TINYX_EXIT_TIMEOUT = 7,     /* a guest or check did not finish in time */
+    TINYX_EXIT_IMAGE = 8,       /* a broken image folder (missing file, bad manifest.json) */
     TINYX_EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM: partial output removed */
 };
 

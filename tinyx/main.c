@@ -5,8 +5,8 @@
 #include "tinyx/cmds.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
+#include "tinyx/version.h"
 
-#define TINYX_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
@@ -26,7 +26,8 @@ static void usage(FILE *out)
             "\n"
             "exit codes: 0 ok, 1 failed, 2 usage, 3 bad recipe, 4 package problem,\n"
             "            5 app problem (missing binary, failed check), 6 host lacks something,\n"
-            "            7 timeout, 130 interrupted; `tinyx run` exits with the guest's status.\n");
+            "            7 timeout, 8 broken image, 130 interrupted; `tinyx run` exits with\n"
+            "            the guest's status.\n");
 }
 
 int main(int argc, char **argv)

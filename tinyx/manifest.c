@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 
 #include "tinyx/util.h"
+#include "tinyx/version.h"
 
-#define TINYX_VERSION "0.1.0"
 
 static const char *owner_of(const struct tinyx_manifest_input *in, const char *path)
 {

@@ -63,12 +63,14 @@ size_t tinyx_suggest(const char *word, char *const *candidates, size_t n, size_t
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const char *c = candidates[i];
+        if (!strcmp(word, c))
+            continue; /* the word itself is no suggestion */
         size_t cl = strlen(c);
         /* Cheap length filter before the quadratic distance. */
         size_t diff = cl > wl ? cl - wl : wl - cl;
         if (diff <= limit) {
             size_t d = tinyx_edit_distance(word, c);
-            if (d <= limit && strcmp(word, c) != 0) {
+            if (d <= limit) {
                 s[k].name = c;
                 s[k++].score = d;
                 continue;

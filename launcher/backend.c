@@ -1,0 +1,62 @@
+/* backend.c: the compiled-in VM backends and lookup by name (a new backend adds one line). */
+#include "launcher/backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tinyx/strvec.h"
+#include "tinyx/suggest.h"
+#include "tinyx/util.h"
+
+extern const struct launcher_backend launcher_backend_qemu;
+
+static const struct launcher_backend *const backends[] = {
+    &launcher_backend_qemu,
+};
+
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+size_t launcher_backend_count(void)
+{
+    return N_BACKENDS;
+}
+
+const struct launcher_backend *launcher_backend_at(size_t i)
+{
+    return i < N_BACKENDS ? backends[i] : NULL;
+}
+
+const struct launcher_backend *launcher_backend_default(void)
+{
+    return backends[0];
+}
+
+const struct launcher_backend *launcher_backend_find(const char *name)
+{
+    struct strvec names = STRVEC_INIT;
+    for (size_t i = 0; i < N_BACKENDS; i++) {
+        if (!strcmp(backends[i]->name, name)) {
+            tinyx_strvec_free(&names);
+            return backends[i];
+        }
+        tinyx_strvec_push(&names, backends[i]->name);
+    }
+    struct strvec close_matches = STRVEC_INIT;
+    tinyx_suggest(name, tinyx_strvec_argv(&names), names.n, 3, &close_matches);
+    char *hint = tinyx_suggest_phrase(&close_matches);
+    size_t joined_len = 1;
+    for (size_t i = 0; i < names.n; i++)
+        joined_len += strlen(names.v[i]) + 2;
+    char *joined = tinyx_xcalloc(1, joined_len);
+    for (size_t i = 0; i < names.n; i++) {
+        if (i)
+            strcat(joined, ", ");
+        strcat(joined, names.v[i]);
+    }
+    tinyx_err("unknown backend '%s'%s; this launcher has: %s", name, hint, joined);
+    free(joined);
+    free(hint);
+    tinyx_strvec_free(&close_matches);
+    tinyx_strvec_free(&names);
+    return NULL;
+}

@@ -1,0 +1,83 @@
+/* backend.h: the hook table every VM backend fills in; the core never names a backend. */
+#ifndef LAUNCHER_BACKEND_H
+#define LAUNCHER_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A guest TCP port reachable from the host at 127.0.0.1:host_port. */
+struct launcher_port_forward {
+    int guest_port;
+    int host_port;
+};
+
+/* What to boot. The backend appends its per-instance kernel parameters (guest network,
+ * clock hints) to cmdline. */
+struct launcher_vm_spec {
+    const char *kernel_path;
+    const char *initrd_path;
+    const char *cmdline; /* the image's command line */
+    unsigned memory_mb;
+    const struct launcher_port_forward *forwards;
+    size_t n_forwards;
+    const char *accel; /* as chosen by the backend's prepare() */
+};
+
+/* A running VM as the core sees it: file descriptors to poll and a process to measure. */
+struct launcher_vm {
+    const struct launcher_backend *backend;
+    int console_fd; /* guest serial console output; non-blocking; EOF when the VM is gone */
+    int timer_fd;   /* bytes the guest wrote to the boot-timer port; non-blocking */
+    int log_fd;     /* the VMM's own diagnostics (non-blocking), or -1 */
+    int exit_fd;    /* readable once the VM has ended, or -1: then console EOF means ended */
+    pid_t vmm_pid;  /* the process whose memory is reported (the VMM) */
+    void *priv;     /* the backend's state */
+};
+
+enum launcher_vm_end_kind {
+    LAUNCHER_VM_END_STATUS,     /* the guest wrote its exit status to the exit port */
+    LAUNCHER_VM_END_RESET,      /* the guest reset or powered off without a status (reboot,
+                                 * triple fault, kernel panic with panic=-1) */
+    LAUNCHER_VM_END_VMM_FAILED, /* the VMM itself failed; its log says why */
+    LAUNCHER_VM_END_KILLED,     /* the VMM died from a signal */
+};
+
+struct launcher_vm_end {
+    enum launcher_vm_end_kind kind;
+    int code; /* STATUS: the guest's status; VMM_FAILED: VMM exit code; KILLED: signal */
+};
+
+struct launcher_backend {
+    const char *name;    /* --backend NAME */
+    const char *summary; /* one line for --help */
+    const char *accels;  /* accelerators --accel accepts, e.g. "tcg|kvm"; NULL: none */
+    /* True when a host connect to a forwarded port succeeds before the guest accepts it (a
+     * user-mode NAT proxies the connection), so a bare TCP connect proves nothing. */
+    bool ports_proxied;
+    /* Check that this host can run the backend and choose the accelerator (requested may be
+     * NULL: pick the best that works here). *accel_out points to static storage; note gets one
+     * sentence on why that accelerator (for the user). Prints what is wrong and returns a
+     * TINYX_EXIT_* code; 0 when usable. */
+    int (*prepare)(const char *requested_accel, const char **accel_out, char *note,
+                   size_t note_len);
+    /* Create and start the VM; fills *vm. Returns 0, or a TINYX_EXIT_* code after a message. */
+    int (*start)(const struct launcher_vm_spec *spec, struct launcher_vm *vm);
+    /* Called once the VM has ended (exit_fd readable or console EOF): reap it and say how it
+     * ended. vmm_log is what the core read from log_fd (may be ""). Returns 0 or -1. */
+    int (*wait)(struct launcher_vm *vm, const char *vmm_log, struct launcher_vm_end *end);
+    /* Stop the VM now. Safe to call at any time and more than once. */
+    void (*stop)(struct launcher_vm *vm);
+    /* Stop if still running, close every descriptor, free priv. */
+    void (*release)(struct launcher_vm *vm);
+};
+
+/* The backend called name, or NULL (after a message listing the known ones). */
+const struct launcher_backend *launcher_backend_find(const char *name);
+/* The backend used without --backend. */
+const struct launcher_backend *launcher_backend_default(void);
+/* Number of compiled-in backends and the i-th one (for --help). */
+size_t launcher_backend_count(void);
+const struct launcher_backend *launcher_backend_at(size_t i);
+
+#endif

@@ -1,0 +1,366 @@
+/* backend_qemu.c: the QEMU backend: qemu-system-x86_64 -M microvm, console and timer on pipes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "initramfs/boot_abi.h"
+#include "launcher/backend.h"
+#include "launcher/hostinfo.h"
+#include "tinyx/exitcode.h"
+#include "tinyx/proc.h"
+#include "tinyx/strvec.h"
+#include "tinyx/util.h"
+
+/* The guest's side of QEMU's user-mode network (slirp's fixed defaults). */
+#define GUEST_IP  "10.0.2.15/24"
+#define GUEST_GW  "10.0.2.2"
+#define GUEST_DNS "10.0.2.3"
+
+/* The boot-timer chardev writes to this descriptor of the QEMU process. */
+#define TIMER_CHILD_FD 3
+/* Where the child reports a failed exec (close-on-exec, so QEMU never sees it). */
+#define REPORT_CHILD_FD 4
+
+struct qemu_vm {
+    pid_t pid;
+    bool reaped;
+    int wait_status;
+};
+
+/* TINYX_QEMU overrides the binary (a wrapper, a build of our own, or a missing one in tests). */
+static const char *qemu_program(void)
+{
+    const char *p = getenv("TINYX_QEMU");
+    return p && *p ? p : "qemu-system-x86_64";
+}
+
+static void note_set(char *note, size_t note_len, const char *fmt, const char *arg)
+{
+    if (note && note_len)
+        snprintf(note, note_len, fmt, arg);
+}
+
+static int qemu_prepare(const char *requested, const char **accel_out, char *note, size_t note_len)
+{
+    const char *prog = qemu_program();
+    if (!tinyx_have_program(prog)) {
+        tinyx_err("%s not found; install QEMU with `make deps` (or `apt-get install "
+                  "qemu-system-x86`), or point TINYX_QEMU at it",
+                  prog);
+        return TINYX_EXIT_ENV;
+    }
+    char why[256];
+    enum launcher_kvm_state kvm = launcher_host_kvm(why, sizeof(why));
+    if (!requested) {
+        *accel_out = kvm == LAUNCHER_KVM_USABLE ? "kvm" : "tcg";
+        note_set(note, note_len, "%s", why);
+        return 0;
+    }
+    if (!strcmp(requested, "tcg")) {
+        *accel_out = "tcg";
+        note_set(note, note_len, "%s", "software emulation, as asked");
+        return 0;
+    }
+    if (!strcmp(requested, "kvm")) {
+        if (kvm == LAUNCHER_KVM_MISSING) {
+            tinyx_err("--accel kvm: %s; use --accel tcg or run on a host with KVM", why);
+            return TINYX_EXIT_ENV;
+        }
+        if (kvm == LAUNCHER_KVM_SOFTWARE)
+            tinyx_warn("--accel kvm: %s; expect the guest to stall until --timeout", why);
+        *accel_out = "kvm";
+        note_set(note, note_len, "%s", "as asked");
+        return 0;
+    }
+    tinyx_err("unknown accelerator '%s' for the qemu backend (use tcg or kvm)", requested);
+    return TINYX_EXIT_USAGE;
+}
+
+static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
+{
+    tinyx_strvec_push(av, qemu_program());
+    tinyx_strvec_push(av, "-M");
+    tinyx_strvec_push(av, "microvm");
+    tinyx_strvec_push(av, "-accel");
+    tinyx_strvec_push(av, spec->accel);
+    tinyx_strvec_push(av, "-cpu");
+    /* -cpu host is the fast path on real KVM; on kvm_pvm it fails on MSR 0x10a unless the
+     * arch-capabilities MSR is hidden. TCG has no host CPU to copy: "max". */
+    if (strcmp(spec->accel, "kvm"))
+        tinyx_strvec_push(av, "max");
+    else if (launcher_host_kvm(NULL, 0) == LAUNCHER_KVM_SOFTWARE)
+        tinyx_strvec_push(av, "host,-arch-capabilities");
+    else
+        tinyx_strvec_push(av, "host");
+    tinyx_strvec_push(av, "-m");
+    tinyx_strvec_pushf(av, "%u", spec->memory_mb);
+    tinyx_strvec_push(av, "-nodefaults");
+    tinyx_strvec_push(av, "-no-user-config");
+    tinyx_strvec_push(av, "-nographic");
+    tinyx_strvec_push(av, "-no-reboot");
+    tinyx_strvec_push(av, "-serial");
+    tinyx_strvec_push(av, "stdio");
+    tinyx_strvec_push(av, "-kernel");
+    tinyx_strvec_push(av, spec->kernel_path);
+    tinyx_strvec_push(av, "-initrd");
+    tinyx_strvec_push(av, spec->initrd_path);
+
+    /* Per-instance parameters: the slirp network, and the TSC frequency, without which
+     * Debian's kernel can hang calibrating the TSC under TCG. */
+    char *cmdline =
+        tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP " " BOOT_ABI_CMDLINE_GW GUEST_GW
+                        " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
+                        spec->cmdline, spec->cmdline[0] ? " " : "");
+    unsigned long khz = launcher_host_tsc_khz();
+    if (khz) {
+        char *with_tsc = tinyx_xasprintf("%s tsc_early_khz=%lu", cmdline, khz);
+        free(cmdline);
+        cmdline = with_tsc;
+    } else {
+        tinyx_debug("host TSC frequency unknown: not passing tsc_early_khz");
+    }
+    tinyx_strvec_push(av, "-append");
+    tinyx_strvec_push_owned(av, cmdline);
+
+    char *netdev = tinyx_xstrdup("user,id=n0");
+    for (size_t i = 0; i < spec->n_forwards; i++) {
+        char *more = tinyx_xasprintf("%s,hostfwd=tcp:127.0.0.1:%d-:%d", netdev,
+                                     spec->forwards[i].host_port, spec->forwards[i].guest_port);
+        free(netdev);
+        netdev = more;
+    }
+    tinyx_strvec_push(av, "-netdev");
+    tinyx_strvec_push_owned(av, netdev);
+    tinyx_strvec_push(av, "-device");
+    tinyx_strvec_push(av, "virtio-net-device,netdev=n0");
+    tinyx_strvec_push(av, "-device");
+    tinyx_strvec_pushf(av, "isa-debug-exit,iobase=0x%x,iosize=0x01", BOOT_ABI_EXIT_PORT);
+    /* QEMU reopens the pipe through /proc: every byte the guest writes to the boot-timer port
+     * arrives on our end of the pipe, where the core timestamps it. */
+    tinyx_strvec_push(av, "-chardev");
+    tinyx_strvec_pushf(av, "file,id=bt,path=/dev/fd/%d", TIMER_CHILD_FD);
+    tinyx_strvec_push(av, "-device");
+    tinyx_strvec_pushf(av, "isa-debugcon,iobase=0x%x,chardev=bt", BOOT_ABI_TIMER_PORT);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int timer_w,
+                       int report_w)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], SIG_DFL);
+    /* Its own process group: a terminal's Ctrl-C reaches only the launcher, which then stops
+     * QEMU itself. The death signal covers a launcher that dies without cleaning up. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int err;
+    if (getppid() != parent)
+        _exit(127);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* Move the pipe ends above the target numbers first so no dup2 overwrites a source. */
+    int c = fcntl(console_w, F_DUPFD_CLOEXEC, 10);
+    int l = fcntl(log_w, F_DUPFD_CLOEXEC, 10);
+    int t = fcntl(timer_w, F_DUPFD_CLOEXEC, 10);
+    int r = fcntl(report_w, F_DUPFD_CLOEXEC, 10);
+    if (devnull < 0 || c < 0 || l < 0 || t < 0 || r < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+        dup2(c, STDOUT_FILENO) < 0 || dup2(l, STDERR_FILENO) < 0 || dup2(t, TIMER_CHILD_FD) < 0 ||
+        dup3(r, REPORT_CHILD_FD, O_CLOEXEC) < 0) {
+        err = errno;
+        ssize_t w = write(report_w, &err, sizeof(err));
+        (void)w;
+        _exit(127);
+    }
+    /* QEMU gets exactly stdin, stdout, stderr and the timer pipe. */
+    syscall(SYS_close_range, REPORT_CHILD_FD + 1, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvp(argv[0], argv);
+    err = errno;
+    ssize_t w = write(REPORT_CHILD_FD, &err, sizeof(err));
+    (void)w;
+    _exit(127);
+}
+
+static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm)
+{
+    struct strvec av = STRVEC_INIT;
+    build_argv(spec, &av);
+    if (tinyx_verbosity >= 2) {
+        char line[8192] = "";
+        for (size_t i = 0; i < av.n; i++)
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", i ? " " : "",
+                     av.v[i]);
+        tinyx_debug("running: %s", line);
+    }
+    int console[2] = {-1, -1}, log[2] = {-1, -1}, timer[2] = {-1, -1}, report[2] = {-1, -1};
+    if (pipe2(console, O_CLOEXEC) < 0 || pipe2(log, O_CLOEXEC) < 0 || pipe2(timer, O_CLOEXEC) < 0 ||
+        pipe2(report, O_CLOEXEC) < 0) {
+        tinyx_errno("cannot create pipes for QEMU");
+        for (int i = 0; i < 2; i++) {
+            close_fd(&console[i]);
+            close_fd(&log[i]);
+            close_fd(&timer[i]);
+            close_fd(&report[i]);
+        }
+        tinyx_strvec_free(&av);
+        return TINYX_EXIT_FAIL;
+    }
+
+    /* Block signals across fork so the child never runs our handlers. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(tinyx_strvec_argv(&av), parent, console[1], log[1], timer[1], report[1]);
+    int fork_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close_fd(&console[1]);
+    close_fd(&log[1]);
+    close_fd(&timer[1]);
+    close_fd(&report[1]);
+
+    int exec_errno = 0;
+    if (pid > 0) {
+        /* EOF here means exec succeeded (the report pipe is close-on-exec). */
+        ssize_t r;
+        do
+            r = read(report[0], &exec_errno, sizeof(exec_errno));
+        while (r < 0 && errno == EINTR);
+        if (r != (ssize_t)sizeof(exec_errno))
+            exec_errno = 0;
+    }
+    close_fd(&report[0]);
+    if (pid < 0 || exec_errno) {
+        errno = pid < 0 ? fork_errno : exec_errno;
+        tinyx_errno("cannot run %s", av.v[0]);
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+        close_fd(&console[0]);
+        close_fd(&log[0]);
+        close_fd(&timer[0]);
+        tinyx_strvec_free(&av);
+        return errno == ENOENT ? TINYX_EXIT_ENV : TINYX_EXIT_FAIL;
+    }
+    tinyx_strvec_free(&av);
+
+    fcntl(console[0], F_SETFL, O_NONBLOCK);
+    fcntl(log[0], F_SETFL, O_NONBLOCK);
+    fcntl(timer[0], F_SETFL, O_NONBLOCK);
+    struct qemu_vm *q = tinyx_xcalloc(1, sizeof(*q));
+    q->pid = pid;
+    memset(vm, 0, sizeof(*vm));
+    vm->console_fd = console[0];
+    vm->log_fd = log[0];
+    vm->timer_fd = timer[0];
+    /* A pidfd turns "QEMU exited" into a pollable event; without one, console EOF says it. */
+    vm->exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (vm->exit_fd >= 0)
+        fcntl(vm->exit_fd, F_SETFD, FD_CLOEXEC);
+    vm->vmm_pid = pid;
+    vm->priv = q;
+    return 0;
+}
+
+/* QEMU writes nothing to stderr but its own messages ("qemu-system-x86_64: ...", "qemu: ...");
+ * any line that is not a warning means QEMU failed. */
+static bool log_has_error(const char *log)
+{
+    for (const char *line = log; line && *line;) {
+        const char *next = strchr(line, '\n');
+        size_t len = next ? (size_t)(next - line) : strlen(line);
+        if (len > 1 && !memmem(line, len, "warning:", 8))
+            return true;
+        line = next ? next + 1 : NULL;
+    }
+    return false;
+}
+
+static void reap(struct qemu_vm *q)
+{
+    if (q->reaped)
+        return;
+    while (waitpid(q->pid, &q->wait_status, 0) < 0) {
+        if (errno != EINTR) {
+            q->wait_status = 0;
+            break;
+        }
+    }
+    q->reaped = true;
+}
+
+static int qemu_wait(struct launcher_vm *vm, const char *vmm_log, struct launcher_vm_end *end)
+{
+    struct qemu_vm *q = vm->priv;
+    reap(q);
+    int st = q->wait_status;
+    if (WIFSIGNALED(st)) {
+        end->kind = LAUNCHER_VM_END_KILLED;
+        end->code = WTERMSIG(st);
+        return 0;
+    }
+    int code = WEXITSTATUS(st);
+    if (code == 0) {
+        /* -no-reboot turns a guest reset (reboot=t, triple fault, panic) into a clean exit. */
+        end->kind = LAUNCHER_VM_END_RESET;
+        end->code = 0;
+    } else if ((code & 1) && !(code == 1 && log_has_error(vmm_log ? vmm_log : ""))) {
+        /* isa-debug-exit: QEMU exits with (value << 1) | 1. Exit code 1 is also QEMU's own
+         * failure code; its log tells the two apart. */
+        end->kind = LAUNCHER_VM_END_STATUS;
+        end->code = code >> 1;
+    } else {
+        end->kind = LAUNCHER_VM_END_VMM_FAILED;
+        end->code = code;
+    }
+    return 0;
+}
+
+static void qemu_stop(struct launcher_vm *vm)
+{
+    struct qemu_vm *q = vm->priv;
+    if (!q || q->reaped)
+        return;
+    kill(q->pid, SIGKILL);
+    reap(q);
+}
+
+static void qemu_release(struct launcher_vm *vm)
+{
+    qemu_stop(vm);
+    close_fd(&vm->console_fd);
+    close_fd(&vm->log_fd);
+    close_fd(&vm->timer_fd);
+    close_fd(&vm->exit_fd);
+    free(vm->priv);
+    vm->priv = NULL;
+}
+
+const struct launcher_backend launcher_backend_qemu = {
+    .name = "qemu",
+    .summary = "qemu-system-x86_64 -M microvm (TCG or KVM), user-mode networking",
+    .accels = "tcg|kvm",
+    .ports_proxied = true,
+    .prepare = qemu_prepare,
+    .start = qemu_start,
+    .wait = qemu_wait,
+    .stop = qemu_stop,
+    .release = qemu_release,
+};
