@@ -60,8 +60,7 @@ static int set_filter(struct archive *a, const struct initramfs_cpio_opts *o)
         if (archive_write_add_filter_zstd(a) != ARCHIVE_OK)
             return -1;
         snprintf(opt, sizeof(opt), "%d", o->level ? o->level : 19);
-        return archive_write_set_filter_option(a, "zstd", "compression-level", opt) ==
-                       ARCHIVE_OK
+        return archive_write_set_filter_option(a, "zstd", "compression-level", opt) == ARCHIVE_OK
                    ? 0
                    : -1;
     }
@@ -80,8 +79,7 @@ static int set_filter(struct archive *a, const struct initramfs_cpio_opts *o)
         /* No name or time in the gzip header: same input, same bytes. */
         if (archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK)
             return -1;
-        return archive_write_set_filter_option(a, "gzip", "compression-level", opt) ==
-                       ARCHIVE_OK
+        return archive_write_set_filter_option(a, "gzip", "compression-level", opt) == ARCHIVE_OK
                    ? 0
                    : -1;
     }

@@ -18,8 +18,8 @@
 #ifndef INITRAMFS_PLAN_ABI_H
 #define INITRAMFS_PLAN_ABI_H
 
-#define PLAN_ABI_PATH "/etc/tinyx/plan"
-#define PLAN_ABI_VERSION 1
+#define PLAN_ABI_PATH     "/etc/tinyx/plan"
+#define PLAN_ABI_VERSION  1
 #define PLAN_ABI_MAX_LINE 65536
 
 #endif

@@ -289,7 +289,8 @@ int tinyx_apt_closure(struct tinyx_apt *apt, char *const *names, size_t n,
         out->v[out->n++].version = tinyx_xstrdup(version);
     }
     free(text);
-    qsort(out->v, out->n, sizeof(*out->v), cmp_pkg);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_pkg);
     return 0;
 }
 

@@ -8,11 +8,11 @@
 #include "tinyx/strvec.h"
 
 struct tinyx_apt {
-    char *dir;      /* CACHE/apt */
-    char *sources;  /* CACHE/apt/sources.list (one-line format, generated) */
-    char *lists;    /* CACHE/apt/lists */
-    char *debs;     /* CACHE/debs: the .deb cache shared by every build */
-    char *suite;    /* e.g. "bookworm" */
+    char *dir;          /* CACHE/apt */
+    char *sources;      /* CACHE/apt/sources.list (one-line format, generated) */
+    char *lists;        /* CACHE/apt/lists */
+    char *debs;         /* CACHE/debs: the .deb cache shared by every build */
+    char *suite;        /* e.g. "bookworm" */
     struct strvec opts; /* "-o" "Dir::...=..." pairs for apt-get/apt-cache */
     int lock_fd;
 };

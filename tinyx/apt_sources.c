@@ -52,6 +52,9 @@ static void parse_one_line(char *line, const char *suite, struct strvec *out)
     char *hash = strchr(line, '#');
     if (hash)
         *hash = '\0';
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        line[--len] = '\0'; /* CRLF files */
     char *save = NULL;
     char *type = strtok_r(line, " \t", &save);
     if (!type || strcmp(type, "deb") != 0)

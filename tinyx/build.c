@@ -170,8 +170,8 @@ struct build {
     struct strvec traced;
     struct strmap selection, owners, overlay;
     struct tinyx_kernel kernel;
-    char *work;    /* temp folder holding the tree */
-    char *outtmp;  /* temp image folder, published at the end */
+    char *work;   /* temp folder holding the tree */
+    char *outtmp; /* temp image folder, published at the end */
     struct timer t;
 };
 
@@ -209,8 +209,8 @@ static int step_resolve(struct build *b)
         tinyx_strvec_push(&b->names, "busybox-static");
     if (tinyx_apt_closure(&b->apt, b->names.v, b->names.n, &b->closure) < 0)
         return tinyx_interrupted() ? TINYX_EXIT_INTERRUPTED : TINYX_EXIT_PACKAGE;
-    stage_end(&b->t, "resolve", "%zu package(s) -> %zu with dependencies (%s)",
-              b->r->packages.n, b->closure.n, b->apt.suite);
+    stage_end(&b->t, "resolve", "%zu package(s) -> %zu with dependencies (%s)", b->r->packages.n,
+              b->closure.n, b->apt.suite);
     return 0;
 }
 
@@ -353,8 +353,7 @@ static int step_kernel(struct build *b)
     tinyx_strvec_free(&mods);
     if (rc < 0)
         return tinyx_interrupted() ? TINYX_EXIT_INTERRUPTED : TINYX_EXIT_PACKAGE;
-    stage_end(&b->t, "kernel", "%s, %zu module(s)", b->kernel.source,
-              b->kernel.module_names.n);
+    stage_end(&b->t, "kernel", "%s, %zu module(s)", b->kernel.source, b->kernel.module_names.n);
     return 0;
 }
 
@@ -463,8 +462,7 @@ static int step_image(struct build *b)
         goto out;
     if (tinyx_copy_file(b->kernel.image, kernel, 0644) < 0)
         goto out;
-    if (tinyx_write_file_atomic(cmdline, IMAGE_CMDLINE "\n", strlen(IMAGE_CMDLINE) + 1, 0644) <
-        0)
+    if (tinyx_write_file_atomic(cmdline, IMAGE_CMDLINE "\n", strlen(IMAGE_CMDLINE) + 1, 0644) < 0)
         goto out;
     uint64_t kbytes = 0;
     if (file_size(kernel, &kbytes) < 0 || tinyx_sha256_file(kernel, kernel_sha) < 0 ||
@@ -509,8 +507,8 @@ static int step_image(struct build *b)
     stage_end(&b->t, "image", "rootfs %s -> initrd %s (%s)",
               tinyx_human_size(cst.file_bytes, h1, sizeof(h1)),
               tinyx_human_size(cst.out_bytes, h2, sizeof(h2)), compression);
-    tinyx_info("done     %s: kernel %s + initrd %s = %s, in %.2f s",
-               b->out_dir, tinyx_human_size(kbytes, h1, sizeof(h1)),
+    tinyx_info("done     %s: kernel %s + initrd %s = %s, in %.2f s", b->out_dir,
+               tinyx_human_size(kbytes, h1, sizeof(h1)),
                tinyx_human_size(cst.out_bytes, h2, sizeof(h2)),
                tinyx_human_size(kbytes + cst.out_bytes, h3, sizeof(h3)),
                (double)(tinyx_now_us() - b->t.start) / 1e6);
@@ -543,8 +541,8 @@ int tinyx_build(const struct tinyx_recipe *recipe, const struct tinyx_build_opts
     b.cache = opts->cache_dir ? tinyx_xstrdup(opts->cache_dir) : tinyx_cache_default_dir();
     if (tinyx_mkdir_p(b.cache, 0755) < 0)
         return TINYX_EXIT_ENV;
-    b.out_dir = opts->out_dir ? tinyx_xstrdup(opts->out_dir)
-                              : tinyx_xasprintf("out/%s", recipe->name);
+    b.out_dir =
+        opts->out_dir ? tinyx_xstrdup(opts->out_dir) : tinyx_xasprintf("out/%s", recipe->name);
     size_t ol = strlen(b.out_dir);
     while (ol > 1 && b.out_dir[ol - 1] == '/')
         b.out_dir[--ol] = '\0';

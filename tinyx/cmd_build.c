@@ -14,26 +14,25 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tinyx build [options] <recipe.yaml | name>\n"
-            "       tinyx build [options] --package P [--package P...] --cmd 'CMD ARGS'\n"
-            "                   [--port N] [--name NAME]\n"
-            "\n"
-            "Build a minimal VM image (kernel, initrd, cmdline, manifest.json) for an app.\n"
-            "A name is looked up as recipes/<name>.yaml. Needs root.\n"
-            "\n"
-            "options:\n"
-            "  -o, --output DIR        image folder (default out/<name>)\n"
-            "      --cache DIR         build cache (default $TINYX_CACHE or ~/.cache/tinyx)\n"
-            "      --compression C     initrd compression: zstd (default), xz, gzip, none\n"
-            "      --refresh           refresh the package lists (apt-get update)\n"
-            "      --no-trace          do not run the app at build time (interpreted apps\n"
-            "                          then miss the files only a run reveals)\n"
-            "      --trace-timeout S   limit for the build-time run and check (default 60)\n"
-            "      --keep-tree DIR     keep the image's root tree in DIR for inspection\n"
-            "  -q, --quiet             errors only\n"
-            "  -v, --verbose           more detail\n"
-            "  -h, --help              this text\n");
+    fprintf(out, "usage: tinyx build [options] <recipe.yaml | name>\n"
+                 "       tinyx build [options] --package P [--package P...] --cmd 'CMD ARGS'\n"
+                 "                   [--port N] [--name NAME]\n"
+                 "\n"
+                 "Build a minimal VM image (kernel, initrd, cmdline, manifest.json) for an app.\n"
+                 "A name is looked up as recipes/<name>.yaml. Needs root.\n"
+                 "\n"
+                 "options:\n"
+                 "  -o, --output DIR        image folder (default out/<name>)\n"
+                 "      --cache DIR         build cache (default $TINYX_CACHE or ~/.cache/tinyx)\n"
+                 "      --compression C     initrd compression: zstd (default), xz, gzip, none\n"
+                 "      --refresh           refresh the package lists (apt-get update)\n"
+                 "      --no-trace          do not run the app at build time (interpreted apps\n"
+                 "                          then miss the files only a run reveals)\n"
+                 "      --trace-timeout S   limit for the build-time run and check (default 60)\n"
+                 "      --keep-tree DIR     keep the image's root tree in DIR for inspection\n"
+                 "  -q, --quiet             errors only\n"
+                 "  -v, --verbose           more detail\n"
+                 "  -h, --help              this text\n");
 }
 
 int tinyx_main_build(int argc, char **argv)

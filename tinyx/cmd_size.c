@@ -44,8 +44,7 @@ int tinyx_main_size(int argc, char **argv)
     json_error_t err;
     json_t *m = json_load_file(path, 0, &err);
     if (!m) {
-        tinyx_err("%s: %s (is %s an image built by `tinyx build`?)", path, err.text,
-                  argv[optind]);
+        tinyx_err("%s: %s (is %s an image built by `tinyx build`?)", path, err.text, argv[optind]);
         free(path);
         return TINYX_EXIT_FAIL;
     }

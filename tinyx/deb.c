@@ -9,6 +9,13 @@
 #include "tinyx/util.h"
 
 /* The nested tar is read straight from the ar member through these callbacks. */
+/* libarchive leaves the error string NULL for some short reads. */
+static const char *errstr(struct archive *a)
+{
+    const char *s = archive_error_string(a);
+    return s ? s : "unexpected end of data";
+}
+
 struct inner {
     struct archive *outer;
     char block[65536];
@@ -36,16 +43,22 @@ static int extract_data(struct archive *outer, const char *deb, const char *dest
     struct inner *src = tinyx_xmalloc(sizeof(*src));
     src->outer = outer;
     if (archive_read_open(in, src, NULL, inner_read, NULL) != ARCHIVE_OK) {
-        count = tinyx_err("broken .deb %s: data archive: %s", deb, archive_error_string(in));
+        count = tinyx_err("broken .deb %s: data archive: %s", deb, errstr(in));
         goto done;
     }
     struct archive_entry *e;
     int r;
     while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-        const char *p = archive_entry_pathname(e);
-        while (p[0] == '.' && p[1] == '/')
-            p += 2;
+        /* A copy: renaming the entry below frees the string libarchive handed out. */
+        const char *name = archive_entry_pathname(e);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        char *p = tinyx_xstrdup(name);
+        size_t pl = strlen(p);
+        while (pl > 0 && p[pl - 1] == '/')
+            p[--pl] = '\0'; /* folders come as "usr/bin/": normalise to "usr/bin" */
         if (!*p || !want(p, ud)) {
+            free(p);
             archive_read_data_skip(in);
             continue;
         }
@@ -71,24 +84,27 @@ static int extract_data(struct archive *outer, const char *deb, const char *dest
                     break;
                 }
             if (d < ARCHIVE_WARN) {
-                count = tinyx_err("broken .deb %s: %s: %s", deb, p, archive_error_string(in));
+                count = tinyx_err("broken .deb %s: %s: %s", deb, p, errstr(in));
                 free(target);
                 free(hltarget);
+                free(p);
                 goto done;
             }
         }
         if (w < ARCHIVE_WARN || archive_write_finish_entry(out) < ARCHIVE_WARN) {
-            count = tinyx_err("cannot extract %s from %s: %s", p, deb, archive_error_string(out));
+            count = tinyx_err("cannot extract %s from %s: %s", p, deb, errstr(out));
             free(target);
             free(hltarget);
+            free(p);
             goto done;
         }
         free(target);
         free(hltarget);
+        free(p);
         count++;
     }
     if (r != ARCHIVE_EOF)
-        count = tinyx_err("broken .deb %s: %s", deb, archive_error_string(in));
+        count = tinyx_err("broken .deb %s: %s", deb, errstr(in));
 done:
     archive_write_free(out);
     archive_read_free(in);
@@ -102,7 +118,7 @@ int tinyx_deb_extract(const char *deb, const char *dest, bool (*want)(const char
     struct archive *a = archive_read_new();
     archive_read_support_format_ar(a);
     if (archive_read_open_filename(a, deb, 65536) != ARCHIVE_OK) {
-        int rc = tinyx_err("cannot open .deb %s: %s", deb, archive_error_string(a));
+        int rc = tinyx_err("cannot open .deb %s: %s", deb, errstr(a));
         archive_read_free(a);
         return rc;
     }
@@ -118,7 +134,7 @@ int tinyx_deb_extract(const char *deb, const char *dest, bool (*want)(const char
     }
     if (rc == -2)
         rc = tinyx_err("broken .deb %s: no data.tar member (%s)", deb,
-                       r == ARCHIVE_EOF ? "end of archive" : archive_error_string(a));
+                       r == ARCHIVE_EOF ? "end of archive" : errstr(a));
     archive_read_free(a);
     return rc;
 }

@@ -57,12 +57,14 @@ int tinyx_dpkg_installed(const char *root, struct tinyx_pkglist *out)
             free(version);
             version = tinyx_xstrdup(line + 9);
         } else if (tinyx_str_starts(line, "Status: ")) {
-            installed = tinyx_str_ends(line, " installed") && strstr(line, "install ok");
+            /* "Status: WANT FLAG STATE": only the state matters (a held package is installed). */
+            installed = tinyx_str_ends(line, " installed");
         }
         line = nl ? nl + 1 : NULL;
     }
     free(text);
-    qsort(out->v, out->n, sizeof(*out->v), cmp_pkg);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), cmp_pkg);
     return 0;
 }
 

@@ -49,58 +49,114 @@ int tinyx_elf_read(const char *host_path, struct tinyx_elf_info *info)
     }
     info->elf_class = gelf_getclass(e);
     info->machine = eh.e_machine;
+    /* What the loader reads: program headers and the PT_DYNAMIC segment, never sections
+     * (a stripped file may have none). Every segment must lie inside the file, so a truncated
+     * file is an error instead of a program that seems to need nothing. */
+    size_t flen = 0;
+    char *raw = elf_rawfile(e, &flen);
+    if (!raw) {
+        rc = tinyx_err("broken ELF file %s: %s", host_path, elf_errmsg(-1));
+        goto out;
+    }
+    /* The section header table is the last thing in a linked file: if the header says it
+     * ends past the end of the file, the file was cut short. */
+    if (eh.e_shoff &&
+        (eh.e_shoff > flen || (uint64_t)eh.e_shnum * eh.e_shentsize > flen - eh.e_shoff)) {
+        rc = tinyx_err("broken ELF file %s: truncated (section headers end past the end of the "
+                       "file, %zu bytes)",
+                       host_path, flen);
+        goto out;
+    }
+    GElf_Phdr dyn_ph = {0};
+    bool have_dyn = false;
+    GElf_Phdr *loads = tinyx_xcalloc(nph + 1, sizeof(GElf_Phdr));
+    size_t nloads = 0;
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
         if (!gelf_getphdr(e, (int)i, &ph)) {
-            rc = tinyx_err("broken ELF file %s: bad program header: %s", host_path,
-                           elf_errmsg(-1));
-            goto out;
+            rc = tinyx_err("broken ELF file %s: bad program header: %s", host_path, elf_errmsg(-1));
+            goto out_loads;
+        }
+        if ((ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC || ph.p_type == PT_INTERP) &&
+            (ph.p_offset > flen || ph.p_filesz > flen - ph.p_offset)) {
+            rc = tinyx_err("broken ELF file %s: truncated (a segment ends past the end of the "
+                           "file, %zu bytes)",
+                           host_path, flen);
+            goto out_loads;
+        }
+        if (ph.p_type == PT_LOAD)
+            loads[nloads++] = ph;
+        if (ph.p_type == PT_DYNAMIC) {
+            dyn_ph = ph;
+            have_dyn = true;
         }
         if (ph.p_type == PT_INTERP) {
-            size_t len = 0;
-            char *raw = elf_rawfile(e, &len);
-            if (!raw || ph.p_offset >= len || ph.p_filesz == 0 ||
-                ph.p_offset + ph.p_filesz > len) {
-                rc = tinyx_err("broken ELF file %s: PT_INTERP outside the file", host_path);
-                goto out;
+            if (ph.p_filesz == 0) {
+                rc = tinyx_err("broken ELF file %s: empty PT_INTERP", host_path);
+                goto out_loads;
             }
             info->interp = tinyx_xstrndup(raw + ph.p_offset, ph.p_filesz);
         }
     }
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(e, scn))) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh)) {
-            rc = tinyx_err("broken ELF file %s: bad section header: %s", host_path,
-                           elf_errmsg(-1));
-            goto out;
-        }
-        if (sh.sh_type != SHT_DYNAMIC)
-            continue;
+    if (have_dyn) {
         info->dynamic = true;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (!data || sh.sh_entsize == 0) {
-            rc = tinyx_err("broken ELF file %s: unreadable dynamic section", host_path);
-            goto out;
+        Elf_Data *data =
+            elf_getdata_rawchunk(e, (int64_t)dyn_ph.p_offset, dyn_ph.p_filesz, ELF_T_DYN);
+        if (!data) {
+            rc = tinyx_err("broken ELF file %s: unreadable PT_DYNAMIC: %s", host_path,
+                           elf_errmsg(-1));
+            goto out_loads;
         }
-        size_t count = sh.sh_size / sh.sh_entsize;
+        size_t entsize = gelf_fsize(e, ELF_T_DYN, 1, EV_CURRENT);
+        size_t count = entsize ? dyn_ph.p_filesz / entsize : 0;
+        uint64_t strtab = 0, strsz = 0;
+        bool have_strtab = false;
+        GElf_Dyn *dyns = tinyx_xcalloc(count + 1, sizeof(GElf_Dyn));
+        size_t nd = 0;
         for (size_t i = 0; i < count; i++) {
             GElf_Dyn d;
-            if (!gelf_getdyn(data, (int)i, &d))
+            if (!gelf_getdyn(data, (int)i, &d) || d.d_tag == DT_NULL)
                 break;
-            if (d.d_tag != DT_NEEDED && d.d_tag != DT_RPATH && d.d_tag != DT_RUNPATH)
-                continue;
-            const char *s = elf_strptr(e, sh.sh_link, d.d_un.d_val);
-            if (!s) {
-                rc = tinyx_err("broken ELF file %s: bad dynamic string", host_path);
-                goto out;
+            if (d.d_tag == DT_STRTAB) {
+                strtab = d.d_un.d_ptr;
+                have_strtab = true;
+            } else if (d.d_tag == DT_STRSZ) {
+                strsz = d.d_un.d_val;
+            } else if (d.d_tag == DT_NEEDED || d.d_tag == DT_RPATH || d.d_tag == DT_RUNPATH) {
+                dyns[nd++] = d;
             }
-            if (d.d_tag == DT_NEEDED)
-                tinyx_strvec_push(&info->needed, s);
-            else
-                split_path_list(s, d.d_tag == DT_RPATH ? &info->rpath : &info->runpath);
         }
+        /* DT_STRTAB is an address: map it to a file offset through the PT_LOAD segments. */
+        uint64_t stroff = 0;
+        bool mapped = false;
+        for (size_t i = 0; i < nloads && have_strtab; i++)
+            if (strtab >= loads[i].p_vaddr && strtab < loads[i].p_vaddr + loads[i].p_filesz) {
+                stroff = strtab - loads[i].p_vaddr + loads[i].p_offset;
+                mapped = true;
+            }
+        if (nd && (!mapped || stroff > flen || strsz > flen - stroff)) {
+            free(dyns);
+            rc = tinyx_err("broken ELF file %s: the dynamic string table is outside the file",
+                           host_path);
+            goto out_loads;
+        }
+        for (size_t i = 0; i < nd; i++) {
+            uint64_t off = dyns[i].d_un.d_val;
+            const char *str = raw + stroff + off;
+            if (off >= strsz || !memchr(str, '\0', strsz - off)) {
+                free(dyns);
+                rc = tinyx_err("broken ELF file %s: bad dynamic string", host_path);
+                goto out_loads;
+            }
+            if (dyns[i].d_tag == DT_NEEDED)
+                tinyx_strvec_push(&info->needed, str);
+            else
+                split_path_list(str, dyns[i].d_tag == DT_RPATH ? &info->rpath : &info->runpath);
+        }
+        free(dyns);
     }
+out_loads:
+    free(loads);
 out:
     if (e)
         elf_end(e);
@@ -229,8 +285,12 @@ static bool usable_lib(const char *root, const char *guest, int cls, int machine
     return ok;
 }
 
-static const char *const default_dirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-                                           "/lib", "/usr/lib", "/lib64", "/usr/lib64"};
+static const char *const default_dirs[] = {"/lib/x86_64-linux-gnu",
+                                           "/usr/lib/x86_64-linux-gnu",
+                                           "/lib",
+                                           "/usr/lib",
+                                           "/lib64",
+                                           "/usr/lib64"};
 
 static char *find_lib(struct tinyx_elf_resolver *r, const struct tinyx_elf_info *info,
                       const char *origin, const char *name)

@@ -7,7 +7,6 @@
 #include "tinyx/util.h"
 #include "tinyx/version.h"
 
-
 static void usage(FILE *out)
 {
     fprintf(out,

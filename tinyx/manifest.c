@@ -10,7 +10,6 @@
 #include "tinyx/util.h"
 #include "tinyx/version.h"
 
-
 static const char *owner_of(const struct tinyx_manifest_input *in, const char *path)
 {
     const char *o = tinyx_strmap_get(in->owners, path);
@@ -171,9 +170,11 @@ json_t *tinyx_manifest_build(const struct tinyx_manifest_input *in)
             json_object_set_new(f, "path", json_string(paths[i]));
             json_object_set_new(f, "type", json_string(type));
             const char *why = tinyx_strmap_get(in->selection, paths[i]);
-            json_object_set_new(f, "why", json_string(why                                   ? why
-                                                      : tinyx_strmap_has(in->overlay, paths[i]) ? "overlay"
-                                                                                                : "generated"));
+            json_object_set_new(f, "why",
+                                json_string(why ? why
+                                            : tinyx_strmap_has(in->overlay, paths[i])
+                                                ? "overlay"
+                                                : "generated"));
             if (S_ISREG(st.st_mode)) {
                 const char *owner = owner_of(in, paths[i]);
                 json_object_set_new(f, "bytes", json_integer((json_int_t)st.st_size));
@@ -270,13 +271,11 @@ void tinyx_manifest_print_sizes(json_t *m, FILE *out, size_t top)
             json_string_value(json_object_get(m, "name")), tinyx_human_size(kernel, a, sizeof(a)),
             tinyx_human_size(initrd, b, sizeof(b)),
             json_string_value(json_object_get(json_object_get(m, "initrd"), "compression")),
-            tinyx_human_size(kernel + initrd, c, sizeof(c)),
-            tinyx_human_size(rootfs, d, sizeof(d)),
+            tinyx_human_size(kernel + initrd, c, sizeof(c)), tinyx_human_size(rootfs, d, sizeof(d)),
             (long long)json_integer_value(json_object_get(sizes, "files")));
     print_table(out, "by package (uncompressed)", json_object_get(sizes, "by_package"), top,
                 rootfs);
-    print_table(out, "by folder (uncompressed)", json_object_get(sizes, "by_folder"), top,
-                rootfs);
+    print_table(out, "by folder (uncompressed)", json_object_get(sizes, "by_folder"), top, rootfs);
     fprintf(out, "largest files:\n");
     json_t *largest = json_object_get(sizes, "largest");
     size_t i;

@@ -139,8 +139,8 @@ int tinyx_cmd_run(const struct tinyx_cmd *cmd)
     pid_t pid;
     sigset_t old;
     sigprocmask(SIG_BLOCK, &all, &old);
-    int rc = posix_spawnp(&pid, cmd->argv[0], &fa, &attr, cmd->argv,
-                          cmd->envp ? cmd->envp : environ);
+    int rc =
+        posix_spawnp(&pid, cmd->argv[0], &fa, &attr, cmd->argv, cmd->envp ? cmd->envp : environ);
     if (rc == 0)
         current_child = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);

@@ -16,8 +16,8 @@ struct tinyx_cmd {
 };
 
 #define TINYX_CMD_SPAWN_FAILED (-1)
-#define TINYX_CMD_TIMED_OUT (-2)
-#define TINYX_CMD_INTERRUPTED (-3)
+#define TINYX_CMD_TIMED_OUT    (-2)
+#define TINYX_CMD_INTERRUPTED  (-3)
 
 /* Run to completion. Returns the exit status (0-255), 128+N if killed by signal N, or one of
  * the negative codes above (a message is printed for a spawn failure). */

@@ -30,23 +30,23 @@ struct tinyx_env_var {
 };
 
 struct tinyx_recipe {
-    char *file;              /* where it came from (for messages), e.g. "recipes/nginx.yaml" */
-    char *name;              /* required: [a-z0-9][a-z0-9.+_-]* */
-    struct strvec packages;  /* required, non-empty: Debian package names */
-    struct strvec cmd;       /* required, non-empty: argv; cmd[0] a path or a name in PATH */
+    char *file;                /* where it came from (for messages), e.g. "recipes/nginx.yaml" */
+    char *name;                /* required: [a-z0-9][a-z0-9.+_-]* */
+    struct strvec packages;    /* required, non-empty: Debian package names */
+    struct strvec cmd;         /* required, non-empty: argv; cmd[0] a path or a name in PATH */
     struct tinyx_env_var *env; /* in file order */
     size_t n_env;
     int *ports; /* TCP ports the app listens on; defaults to the check's port */
     size_t n_ports;
     struct tinyx_check check;
-    struct strvec include;  /* absolute path globs added to the image */
-    struct strvec exclude;  /* absolute path globs removed from the image (wins over all) */
-    char *user;             /* NULL: root; else a user name (or uid) from the staged root */
-    char *cwd;              /* NULL: "/" */
-    unsigned memory_mb;     /* guest memory; default 128 */
-    char *compression;      /* initrd compression: "zstd" (default), "xz", "gzip", "none" */
-    bool busybox;           /* add the BusyBox overlay (default true) */
-    struct strvec modules;  /* extra kernel modules to load at boot (by name) */
+    struct strvec include; /* absolute path globs added to the image */
+    struct strvec exclude; /* absolute path globs removed from the image (wins over all) */
+    char *user;            /* NULL: root; else a user name (or uid) from the staged root */
+    char *cwd;             /* NULL: "/" */
+    unsigned memory_mb;    /* guest memory; default 128 */
+    char *compression;     /* initrd compression: "zstd" (default), "xz", "gzip", "none" */
+    bool busybox;          /* add the BusyBox overlay (default true) */
+    struct strvec modules; /* extra kernel modules to load at boot (by name) */
 };
 
 /* Load and validate a recipe file. On error prints "FILE:LINE:COL: error: ..." (with a close

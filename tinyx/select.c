@@ -18,33 +18,79 @@
 /* Paths no app needs at run time. Prefixes end in '/' (a folder and all below it); other
  * entries are fnmatch patterns on the whole path. Documented in recipes/README.md. */
 static const char *const blacklist[] = {
-    "/usr/share/doc/",        "/usr/share/man/",          "/usr/share/info/",
-    "/usr/share/locale/",     "/usr/share/lintian/",      "/usr/share/linda/",
-    "/usr/share/bug/",        "/usr/share/menu/",         "/usr/share/common-licenses/",
-    "/usr/share/bash-completion/", "/usr/share/zsh/",     "/usr/share/fish/",
-    "/usr/share/help/",       "/usr/share/gtk-doc/",      "/usr/share/applications/",
-    "/usr/share/pixmaps/",    "/usr/share/icons/",        "/usr/share/apport/",
-    "/usr/share/polkit-1/",   "/usr/share/debconf/",      "/usr/share/pkgconfig/",
-    "/usr/include/",          "/usr/lib/systemd/",        "/usr/lib/tmpfiles.d/",
-    "/usr/lib/sysusers.d/",   "/usr/lib/x86_64-linux-gnu/pkgconfig/",
-    "/etc/systemd/",          "/etc/init.d/",             "/etc/init/",
-    "/etc/rc0.d/",            "/etc/rc1.d/",              "/etc/rc2.d/",
-    "/etc/rc3.d/",            "/etc/rc4.d/",              "/etc/rc5.d/",
-    "/etc/rc6.d/",            "/etc/rcS.d/",              "/etc/logrotate.d/",
-    "/etc/cron.d/",           "/etc/cron.daily/",         "/etc/cron.weekly/",
-    "/etc/cron.monthly/",     "/etc/cron.hourly/",        "/etc/apparmor.d/",
-    "/etc/ufw/",              "/etc/default/",            "/var/lib/dpkg/",
-    "/var/lib/apt/",          "/var/cache/apt/",          "/var/cache/debconf/",
-    "/var/log/apt/",          "/var/lib/systemd/",        "*.a",
-    "*.la",                   "*.h",                      "*.pod",
+    "/usr/share/doc/",
+    "/usr/share/man/",
+    "/usr/share/info/",
+    "/usr/share/locale/",
+    "/usr/share/lintian/",
+    "/usr/share/linda/",
+    "/usr/share/bug/",
+    "/usr/share/menu/",
+    "/usr/share/common-licenses/",
+    "/usr/share/bash-completion/",
+    "/usr/share/zsh/",
+    "/usr/share/fish/",
+    "/usr/share/help/",
+    "/usr/share/gtk-doc/",
+    "/usr/share/applications/",
+    "/usr/share/pixmaps/",
+    "/usr/share/icons/",
+    "/usr/share/apport/",
+    "/usr/share/polkit-1/",
+    "/usr/share/debconf/",
+    "/usr/share/pkgconfig/",
+    "/usr/include/",
+    "/usr/lib/systemd/",
+    "/usr/lib/tmpfiles.d/",
+    "/usr/lib/sysusers.d/",
+    "/usr/lib/x86_64-linux-gnu/pkgconfig/",
+    "/etc/systemd/",
+    "/etc/init.d/",
+    "/etc/init/",
+    "/etc/rc0.d/",
+    "/etc/rc1.d/",
+    "/etc/rc2.d/",
+    "/etc/rc3.d/",
+    "/etc/rc4.d/",
+    "/etc/rc5.d/",
+    "/etc/rc6.d/",
+    "/etc/rcS.d/",
+    "/etc/logrotate.d/",
+    "/etc/cron.d/",
+    "/etc/cron.daily/",
+    "/etc/cron.weekly/",
+    "/etc/cron.monthly/",
+    "/etc/cron.hourly/",
+    "/etc/apparmor.d/",
+    "/etc/ufw/",
+    "/etc/default/",
+    "/var/lib/dpkg/",
+    "/var/lib/apt/",
+    "/var/cache/apt/",
+    "/var/cache/debconf/",
+    "/var/log/apt/",
+    "/var/lib/systemd/",
+    "*.a",
+    "*.la",
+    "*.h",
+    "*.pod",
 };
 
 /* Small files every image gets when the root has them: users and groups (apps and the init
  * resolve names), name-service and host tables, the library search configuration from which
  * the image's ld.so.cache is regenerated, and the merged-/usr links (/bin -> usr/bin...). */
 static const char *const base_files[] = {
-    "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts", "/etc/host.conf",
-    "/etc/ld.so.conf", "/etc/ld.so.conf.d/*", "/bin", "/sbin", "/lib", "/lib64",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d/*",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
 };
 
 bool tinyx_select_blacklisted(const char *path)
@@ -251,27 +297,38 @@ int tinyx_select_files(const struct tinyx_select_input *in, struct strmap *selec
     if (rc < 0)
         return -1;
 
-    /* Excludes win over everything, but never silently remove the program itself. */
+    /* Excludes win over everything, but never silently remove the program itself: not its
+     * file, and not a symlink its path goes through (e.g. /bin -> usr/bin). */
     if (in->exclude && in->exclude->n) {
+        struct strvec needed = STRVEC_INIT;
+        char *canon = NULL;
+        if (in->program && tinyx_rootpath_resolve(in->root, in->program, true, &needed, &canon,
+                                                  NULL) == TINYX_ROOTPATH_FOUND)
+            tinyx_strvec_push(&needed, canon);
+        free(canon);
         const char **keys = tinyx_strmap_sorted_keys(selection);
-        struct strvec drop = STRVEC_INIT;
         struct strmap dropped = STRMAP_INIT;
-        for (size_t i = 0; keys[i]; i++)
-            for (size_t j = 0; j < in->exclude->n; j++)
-                if (tinyx_select_glob_matches(in->exclude->v[j], keys[i])) {
-                    if (in->program && !strcmp(keys[i], in->program)) {
-                        free(keys);
-                        tinyx_strvec_free(&drop);
-                        tinyx_strmap_free(&dropped);
-                        return tinyx_err("exclude '%s' removes the program %s",
-                                         in->exclude->v[j], in->program);
-                    }
-                    tinyx_strvec_push(&drop, keys[i]);
-                    break;
-                }
+        for (size_t i = 0; keys[i] && rc == 0; i++)
+            for (size_t j = 0; j < in->exclude->n; j++) {
+                if (!tinyx_select_glob_matches(in->exclude->v[j], keys[i]))
+                    continue;
+                bool vital = false;
+                for (size_t k = 0; k < needed.n && !vital; k++)
+                    vital =
+                        !strcmp(needed.v[k], keys[i]) || (tinyx_str_starts(needed.v[k], keys[i]) &&
+                                                          needed.v[k][strlen(keys[i])] == '/');
+                if (vital)
+                    rc = tinyx_err("exclude '%s' removes the program %s", in->exclude->v[j],
+                                   in->program);
+                tinyx_strmap_set(&dropped, keys[i], NULL);
+                break;
+            }
         free(keys);
-        for (size_t i = 0; i < drop.n; i++)
-            tinyx_strmap_set(&dropped, drop.v[i], NULL);
+        tinyx_strvec_free(&needed);
+        if (rc < 0) {
+            tinyx_strmap_free(&dropped);
+            return -1;
+        }
         struct strmap kept = STRMAP_INIT;
         const char **all = tinyx_strmap_sorted_keys(selection);
         for (size_t i = 0; all[i]; i++)
@@ -281,7 +338,6 @@ int tinyx_select_files(const struct tinyx_select_input *in, struct strmap *selec
         tinyx_strmap_free(selection);
         tinyx_strmap_free(&dropped);
         *selection = kept;
-        tinyx_strvec_free(&drop);
     }
     return 0;
 }

@@ -6,18 +6,18 @@
 #include "tinyx/strvec.h"
 
 struct tinyx_select_input {
-    const char *root;              /* staged root */
-    char *const *packages;         /* the recipe's packages: their files are kept */
+    const char *root;      /* staged root */
+    char *const *packages; /* the recipe's packages: their files are kept */
     size_t n_packages;
-    const struct strvec *traced;   /* guest paths the app touched at build time */
-    const struct strvec *include;  /* recipe include globs */
-    const struct strvec *exclude;  /* recipe exclude globs (win over everything) */
-    const char *program;           /* absolute guest path of cmd[0] */
-    const char *ld_library_path;   /* from the app's environment, or NULL */
+    const struct strvec *traced;  /* guest paths the app touched at build time */
+    const struct strvec *include; /* recipe include globs */
+    const struct strvec *exclude; /* recipe exclude globs (win over everything) */
+    const char *program;          /* absolute guest path of cmd[0] */
+    const char *ld_library_path;  /* from the app's environment, or NULL */
 };
 
 /* Fill selection with canonical guest path -> reason ("package:NAME", "trace", "elf",
- * "include", "base", "link", "parent"). Every kept path has its parent folders kept.
+ * "include", "base", "link", "parent", "cmd"). Every kept path has its parent folders kept.
  * Returns -1 with a message on a broken ELF or when exclude removes the program. */
 int tinyx_select_files(const struct tinyx_select_input *in, struct strmap *selection);
 

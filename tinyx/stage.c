@@ -77,8 +77,8 @@ static void harvest_debs(const char *root, const char *debs)
     free(arch);
 }
 
-int tinyx_stage_lookup(struct tinyx_apt *apt, const char *cache_dir, char *const *names,
-                       size_t n, const struct tinyx_pkglist *closure, struct tinyx_stage *out)
+int tinyx_stage_lookup(struct tinyx_apt *apt, const char *cache_dir, char *const *names, size_t n,
+                       const struct tinyx_pkglist *closure, struct tinyx_stage *out)
 {
     memset(out, 0, sizeof(*out));
     compute_key(apt, names, n, closure, out->key);
@@ -96,8 +96,7 @@ int tinyx_stage_lookup(struct tinyx_apt *apt, const char *cache_dir, char *const
     return 0;
 }
 
-int tinyx_stage_create(struct tinyx_apt *apt, char *const *names, size_t n,
-                       struct tinyx_stage *out)
+int tinyx_stage_create(struct tinyx_apt *apt, char *const *names, size_t n, struct tinyx_stage *out)
 {
     if (out->reused)
         return 0;
@@ -136,8 +135,8 @@ int tinyx_stage_create(struct tinyx_apt *apt, char *const *names, size_t n,
     tinyx_strvec_push(&argv, "--skip=download/empty");
     tinyx_strvec_push(&argv, "--skip=essential/unlink");
     tinyx_strvec_push(&argv, "--skip=cleanup/apt/cache");
-    tinyx_strvec_push(&argv,
-                      "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/ \"$1\"/var/lib/apt/lists/");
+    tinyx_strvec_push(
+        &argv, "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/ \"$1\"/var/lib/apt/lists/");
     tinyx_strvec_pushf(&argv, "--setup-hook=sync-in %s /var/lib/apt/lists/", apt->lists);
     tinyx_strvec_pushf(&argv, "--setup-hook=sync-in %s /var/cache/apt/archives/", apt->debs);
     tinyx_strvec_push(&argv, apt->suite);

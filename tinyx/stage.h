@@ -17,8 +17,8 @@ struct tinyx_stage {
 
 /* Compute where the root for minbase + names lives (closure: what apt resolved, part of the
  * cache key) and whether it is already there (out->reused). */
-int tinyx_stage_lookup(struct tinyx_apt *apt, const char *cache_dir, char *const *names,
-                       size_t n, const struct tinyx_pkglist *closure, struct tinyx_stage *out);
+int tinyx_stage_lookup(struct tinyx_apt *apt, const char *cache_dir, char *const *names, size_t n,
+                       const struct tinyx_pkglist *closure, struct tinyx_stage *out);
 /* Stage the root found by tinyx_stage_lookup unless it is already there. */
 int tinyx_stage_create(struct tinyx_apt *apt, char *const *names, size_t n,
                        struct tinyx_stage *out);

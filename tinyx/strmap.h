@@ -18,7 +18,10 @@ struct strmap {
     size_t n;
 };
 
-#define STRMAP_INIT {NULL, 0, 0}
+#define STRMAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Insert or replace; copies key and value (value may be NULL). Returns true if key was new. */
 bool tinyx_strmap_set(struct strmap *m, const char *key, const char *value);

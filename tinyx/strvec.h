@@ -11,13 +11,17 @@ struct strvec {
     size_t cap;
 };
 
-#define STRVEC_INIT {NULL, 0, 0}
+#define STRVEC_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Append a copy of s. */
 void tinyx_strvec_push(struct strvec *sv, const char *s);
 /* Append s, taking ownership (s must come from malloc). */
 void tinyx_strvec_push_owned(struct strvec *sv, char *s);
-void tinyx_strvec_pushf(struct strvec *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tinyx_strvec_pushf(struct strvec *sv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 bool tinyx_strvec_contains(const struct strvec *sv, const char *s);
 /* Sort bytewise and drop duplicates. */
 void tinyx_strvec_sort_unique(struct strvec *sv);

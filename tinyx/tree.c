@@ -138,8 +138,7 @@ static int busybox_overlay(const char *root, const char *dir, struct strmap *ove
     char *bb_host = tinyx_xasprintf("%s%s", root, BUSYBOX_GUEST);
     if (!tinyx_exists(bb_host)) {
         free(bb_host);
-        return tinyx_err("BusyBox (%s) is not in the staged root (busybox-static)",
-                         BUSYBOX_GUEST);
+        return tinyx_err("BusyBox (%s) is not in the staged root (busybox-static)", BUSYBOX_GUEST);
     }
     if (add_file(dir, BUSYBOX_GUEST, bb_host, 0755, overlay) < 0) {
         free(bb_host);
@@ -194,7 +193,7 @@ int tinyx_tree_build(const struct tinyx_tree_input *in, const char *dir, struct 
     static const struct {
         const char *path;
         mode_t mode;
-    } dirs[] = {{"/proc", 0555}, {"/sys", 0555}, {"/dev", 0755}, {"/tmp", 01777},
+    } dirs[] = {{"/proc", 0555}, {"/sys", 0555},  {"/dev", 0755}, {"/tmp", 01777},
                 {"/run", 0755},  {"/root", 0700}, {"/etc", 0755}};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         char *p = tinyx_xasprintf("%s%s", dir, dirs[i].path);
@@ -214,8 +213,8 @@ int tinyx_tree_build(const struct tinyx_tree_input *in, const char *dir, struct 
         for (size_t i = 0; i < in->kernel->module_files.n; i++) {
             char *src = tinyx_xasprintf("%s/lib/modules/%s/%s", in->kernel->moddir,
                                         in->kernel->release, in->kernel->module_files.v[i]);
-            char *guest = tinyx_tree_module_path(in->kernel->release,
-                                                 in->kernel->module_files.v[i]);
+            char *guest =
+                tinyx_tree_module_path(in->kernel->release, in->kernel->module_files.v[i]);
             rc = add_file(dir, guest, src, 0644, overlay);
             free(src);
             free(guest);

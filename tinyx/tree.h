@@ -9,11 +9,11 @@
 #include "tinyx/strmap.h"
 
 struct tinyx_tree_input {
-    const char *root;                 /* staged root */
-    const struct strmap *selection;   /* canonical guest paths to copy */
-    const char *init_binary;          /* host path of tinyx-init */
-    const char *plan_text;            /* the boot plan */
-    bool busybox;                     /* add BusyBox applet links */
+    const char *root;                  /* staged root */
+    const struct strmap *selection;    /* canonical guest paths to copy */
+    const char *init_binary;           /* host path of tinyx-init */
+    const char *plan_text;             /* the boot plan */
+    bool busybox;                      /* add BusyBox applet links */
     const struct tinyx_kernel *kernel; /* modules to copy (may be NULL) */
 };
 
