@@ -56,7 +56,7 @@ help:
 # the benchmark plots. Keep in step with README.md.
 DEPS := build-essential pkg-config libyaml-dev libarchive-dev libelf-dev libjansson-dev \
         libkmod-dev libssl-dev libseccomp-dev libcmocka-dev musl-tools mmdebstrap debootstrap \
-        qemu-system-x86 kmod zstd xz-utils cpio clang-format gnuplot-nox ca-certificates
+        qemu-system-x86 kmod zstd xz-utils cpio clang-format gnuplot-nox jq ca-certificates
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)

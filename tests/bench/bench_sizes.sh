@@ -55,6 +55,7 @@ fail() {
 
 cleanup() {
     local d
+    rm -f "$SIZES_CSV.tmp" "$STAGING_CSV.tmp"
     for d in "${SCRATCH[@]+"${SCRATCH[@]}"}"; do
         bench_remove_tree "$d" || echo "bench: error: could not remove $d; remove it by hand" >&2
     done
@@ -122,7 +123,7 @@ pack_bytes() {
             zstd -"$2" -T0 -q -c | wc -c >"$3"' _ "$dir" "$ZSTD_LEVEL" "$out" ||
         fail "packing $dir as cpio.zst failed" "$log"
     PACKED=$(tr -d ' \n' <"$out")
-    [ -n "$PACKED" ] && [ "$PACKED" -gt 0 ] || fail "packing $dir gave no bytes" "$log"
+    [ "${PACKED:-0}" -gt 0 ] || fail "packing $dir gave no bytes" "$log"
 }
 
 # mirror_of SOURCES: "URI SUITE" from the first "deb [options] URI SUITE main" line whose suite
@@ -260,7 +261,8 @@ bench_recipe() {
 
 # --- staging tools ----------------------------------------------------------------------------
 
-# stage_once TOOL RUN PACKAGES SUITE MIRROR: one timed staging run, a row of staging.csv.
+# stage_once TOOL RUN PACKAGES SUITE MIRROR: one timed staging run, a row of staging.csv
+# (PACKAGES comma-separated as --include wants; space-separated in the CSV).
 stage_once() {
     local tool=$1 run=$2 pkgs=$3 suite=$4 mirror=$5 dir="$WORK/staging-$1" log t0 s bytes files
     log="$LOGS/staging-$tool-$run.log"
@@ -275,7 +277,7 @@ stage_once() {
     bytes=$TREE_BYTES files=$TREE_FILES
     bench_remove_tree "$dir" || fail "could not remove $dir"
     progress "staging: $tool run $run: $s s ($(mb "$bytes") MB, $files files)"
-    echo "$tool,$run,$s,$bytes,$files,$pkgs,$suite,$mirror" >>"$STAGING_CSV.tmp"
+    echo "$tool,$run,$s,$bytes,$files,${pkgs//,/ },$suite,$mirror" >>"$STAGING_CSV.tmp"
 }
 
 bench_staging() {
@@ -297,8 +299,10 @@ bench_staging() {
     done
     local tool med
     for tool in mmdebstrap debootstrap; do
-        med=$(median $(awk -F, -v t="$tool" '$1 == t { print $3 }' "$STAGING_CSV.tmp"))
-        echo "$tool,median,$med,,,$pkgs,$suite,$mirror" >>"$STAGING_CSV.tmp"
+        local -a walls
+        mapfile -t walls < <(awk -F, -v t="$tool" '$1 == t { print $3 }' "$STAGING_CSV.tmp")
+        med=$(median "${walls[@]}")
+        echo "$tool,median,$med,,,${pkgs//,/ },$suite,$mirror" >>"$STAGING_CSV.tmp"
     done
     mv "$STAGING_CSV.tmp" "$STAGING_CSV"
 }
@@ -324,7 +328,8 @@ report() {
             "$(mb "$(col "$r" tinyx_image_bytes)")"
     done
     echo
-    echo "Times (s; boot and ready: median of $BENCH_RUNS tinyx run --until-ready, QEMU $(jq -r .accel "$LOGS/$(set -- $BENCH_RECIPES; echo "$1").boot-1.json"))"
+    local first=${BENCH_RECIPES%% *}
+    echo "Times (s; boot and ready: median of $BENCH_RUNS tinyx run --until-ready, QEMU accel $(jq -r .accel "$LOGS/$first.boot-1.json"))"
     printf '%-12s %8s %7s %8s %9s %11s | %8s %8s %8s\n' recipe first stage second first/2nd debootstrap \
         boot ready rss_MiB
     for r in $BENCH_RECIPES; do
@@ -366,7 +371,7 @@ report() {
         echo "GOAL rootfs ratio >= ${GOAL_ROOTFS_RATIO}x: not measured (nginx not in --recipes)"
     fi
     echo
-    echo "Wrote $SIZES_CSV, $STAGING_CSV, $OUT/sizes.png; logs in $LOGS"
+    echo "Wrote $SIZES_CSV, $([ -f "$STAGING_CSV" ] && echo "$STAGING_CSV, ")$OUT/sizes.png; logs in $LOGS"
 }
 
 # --- main -------------------------------------------------------------------------------------

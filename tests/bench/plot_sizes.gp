@@ -41,7 +41,7 @@ peer_colour = "#dd8452"
 set multiplot layout 1,2 title "Tinyx image vs debootstrap --variant=minbase + the same packages, apt caches removed (one bench run)" font ",13"
 
 set title "uncompressed root filesystem (sum of regular file sizes)"
-plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(column("tinyx_rootfs_bytes")/MB):xtic(strcol(1)) \
+plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(column("tinyx_rootfs_bytes")/MB) \
          with boxxyerror lc rgb tinyx_colour title "Tinyx rootfs", \
      csv using ($0 + w/2):(floor):($0 + w/2 - w/2):($0 + w/2 + w/2):(floor):(column("peer_rootfs_bytes")/MB) \
          with boxxyerror lc rgb peer_colour title "minbase + packages", \
@@ -49,11 +49,11 @@ plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(col
          with labels font ",9" notitle, \
      csv using ($0 + w/2):(column("peer_rootfs_bytes")/MB*1.15):(sprintf("%.0f", column("peer_rootfs_bytes")/MB)) \
          with labels font ",9" notitle, \
-     csv using ($0):(column("peer_rootfs_bytes")/MB*2.6):(sprintf("%.1fx smaller", column("rootfs_ratio"))) \
+     csv using ($0):(column("peer_rootfs_bytes")/MB*1.9):(sprintf("%.1fx smaller", column("rootfs_ratio"))):xtic(strcol(1)) \
          with labels font ",11" tc rgb "#000000" notitle
 
-set title "compressed: newc cpio + zstd -19 (Tinyx initrd; the minbase root packed the same way)"
-plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(column("tinyx_initrd_bytes")/MB):xtic(strcol(1)) \
+set title "compressed: newc cpio + zstd -19, as Tinyx packs its initrd"
+plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(column("tinyx_initrd_bytes")/MB) \
          with boxxyerror lc rgb tinyx_colour title "Tinyx initrd", \
      csv using ($0 + w/2):(floor):($0 + w/2 - w/2):($0 + w/2 + w/2):(floor):(column("peer_cpio_zst_bytes")/MB) \
          with boxxyerror lc rgb peer_colour title "minbase + packages, cpio.zst", \
@@ -61,7 +61,7 @@ plot csv using ($0 - w/2):(floor):($0 - w/2 - w/2):($0 - w/2 + w/2):(floor):(col
          with labels font ",9" notitle, \
      csv using ($0 + w/2):(column("peer_cpio_zst_bytes")/MB*1.15):(sprintf("%.1f", column("peer_cpio_zst_bytes")/MB)) \
          with labels font ",9" notitle, \
-     csv using ($0):(column("peer_cpio_zst_bytes")/MB*2.6):(sprintf("%.1fx smaller", column("compressed_ratio"))) \
+     csv using ($0):(column("peer_cpio_zst_bytes")/MB*1.9):(sprintf("%.1fx smaller", column("compressed_ratio"))):xtic(strcol(1)) \
          with labels font ",11" tc rgb "#000000" notitle
 
 unset multiplot
