@@ -28,18 +28,22 @@ LDFLAGS  += $(SANFLAGS)
 # file to a folder needs no Makefile edit.
 TINYX_SRCS    := $(filter-out tinyx/main.c,$(wildcard tinyx/*.c)) initramfs/cpio_writer.c
 LAUNCHER_SRCS := $(filter-out launcher/main.c,$(wildcard launcher/*.c))
+# The kernel side of the build: sources, configs, builds, the minimizer. kconfig_dump.c is not
+# compiled here: it is built at run time against the kernel's own kconfig parser.
+KMIN_SRCS     := $(filter-out kconfig-minimizer/kconfig_dump.c,$(wildcard kconfig-minimizer/*.c))
 # The init's pure logic (plan parsing, cmdline parsing) also builds natively for unit tests.
 INIT_SRCS     := $(wildcard initramfs/init*.c)
 INIT_HOST_SRCS := $(filter-out initramfs/init.c,$(INIT_SRCS))
 
 TINYX_OBJS    := $(TINYX_SRCS:%.c=$(B)/obj/%.o)
+KMIN_OBJS     := $(KMIN_SRCS:%.c=$(B)/obj/%.o)
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(B)/obj/%.o)
 INIT_HOST_OBJS := $(INIT_HOST_SRCS:%.c=$(B)/obj/%.o)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-BINS := $(B)/bin/tinyx $(B)/bin/tinyx-launch $(B)/bin/tinyx-init
+BINS := $(B)/bin/tinyx $(B)/bin/tinyx-launch $(B)/bin/tinyx-init $(B)/share/tinyx/kconfig_dump.c
 
 .PHONY: all deps test test-unit test-unit-san test-e2e bench format format-check clean help
 all: $(BINS)
@@ -54,7 +58,7 @@ help:
 
 # Debian packages: build tools and libraries, the staging tools, QEMU for boot tests, gnuplot for
 # the benchmark plots. Keep in step with README.md.
-DEPS := build-essential pkg-config libyaml-dev libarchive-dev libelf-dev libjansson-dev \
+DEPS := build-essential pkg-config bc flex bison ccache libyaml-dev libarchive-dev libelf-dev libjansson-dev \
         libkmod-dev libssl-dev libseccomp-dev libcmocka-dev musl-tools mmdebstrap debootstrap \
         qemu-system-x86 kmod zstd xz-utils cpio clang-format gnuplot-nox jq ca-certificates
 deps:
@@ -68,6 +72,9 @@ $(B)/obj/%.o: %.c
 $(B)/libtinyx.a: $(TINYX_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(B)/libkmin.a: $(KMIN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 $(B)/liblauncher.a: $(LAUNCHER_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -75,9 +82,10 @@ $(B)/libinit-host.a: $(INIT_HOST_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/bin/tinyx: $(B)/obj/tinyx/main.o $(B)/libtinyx.a
+# Archives are grouped: the pipeline (libtinyx) and the kernel side (libkmin) call each other.
+$(B)/bin/tinyx: $(B)/obj/tinyx/main.o $(B)/libkmin.a $(B)/libtinyx.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS)
 $(B)/bin/tinyx-launch: $(B)/obj/launcher/main.o $(B)/liblauncher.a $(B)/libtinyx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -89,9 +97,15 @@ $(B)/bin/tinyx-init: $(INIT_SRCS) $(wildcard initramfs/*.h)
 	@mkdir -p $(dir $@)
 	$(MUSLCC) $(INIT_CFLAGS) -o $@ $(INIT_SRCS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libtinyx.a $(B)/libinit-host.a
+# Installed beside the binaries: compiled at run time against a kernel tree's kconfig objects.
+$(B)/share/tinyx/kconfig_dump.c: kconfig-minimizer/kconfig_dump.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	cp $< $@
+
+$(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libkmin.a $(B)/libtinyx.a $(B)/libinit-host.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) \
+	    -Wl,--end-group $(LDLIBS) -lcmocka
 
 test: test-unit test-unit-san test-e2e
 

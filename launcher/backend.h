@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "launcher/kernel.h"
+
 /* A guest TCP port reachable from the host at 127.0.0.1:host_port. */
 struct launcher_port_forward {
     int guest_port;
@@ -13,11 +15,14 @@ struct launcher_port_forward {
 };
 
 /* What to boot. The backend appends its per-instance kernel parameters (guest network,
- * clock hints) to cmdline. */
+ * clock hints) to cmdline, then append. It makes sure a guest kernel panic ends the VM
+ * (panic=-1 unless the command line sets panic=). */
 struct launcher_vm_spec {
     const char *kernel_path;
     const char *initrd_path;
     const char *cmdline; /* the image's command line */
+    const char *append;  /* extra words from the user, last so they win; NULL: none */
+    enum launcher_virtio_mmio virtio_mmio; /* how the kernel finds the virtio-mmio devices */
     unsigned memory_mb;
     const struct launcher_port_forward *forwards;
     size_t n_forwards;

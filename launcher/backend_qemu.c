@@ -1,5 +1,6 @@
 /* backend_qemu.c: the QEMU backend: qemu-system-x86_64 -M microvm, console and timer on pipes. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,11 +84,35 @@ static int qemu_prepare(const char *requested, const char **accel_out, char *not
     return TINYX_EXIT_USAGE;
 }
 
+/* Kernel parameters that make a guest panic or reboot end the VM (with -no-reboot). */
+static const struct {
+    const char *name;
+    const char *word;
+} exit_params[] = {{"panic", "panic=-1"}, {"reboot", "reboot=t"}};
+
+/* Whether the kernel command line has parameter name, bare or as name=VALUE. */
+static bool has_param(const char *cmdline, const char *name)
+{
+    size_t name_len = strlen(name);
+    for (const char *p = cmdline; *p;) {
+        p += strspn(p, " \t");
+        size_t word_len = strcspn(p, " \t");
+        if (word_len >= name_len && !strncmp(p, name, name_len) &&
+            (word_len == name_len || p[name_len] == '='))
+            return true;
+        p += word_len;
+    }
+    return false;
+}
+
 static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
 {
     tinyx_strvec_push(av, qemu_program());
     tinyx_strvec_push(av, "-M");
-    tinyx_strvec_push(av, "microvm");
+    /* Without ACPI tables microvm writes virtio_mmio.device=SIZE@ADDR:IRQ for each device onto
+     * the kernel command line itself: what a kernel without ACPI needs to find them. */
+    tinyx_strvec_push(av, spec->virtio_mmio == LAUNCHER_VIRTIO_MMIO_CMDLINE ? "microvm,acpi=off"
+                                                                            : "microvm");
     tinyx_strvec_push(av, "-accel");
     tinyx_strvec_push(av, spec->accel);
     tinyx_strvec_push(av, "-cpu");
@@ -114,10 +139,14 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
 
     /* Per-instance parameters: the slirp network, and the TSC frequency, without which
      * Debian's kernel can hang calibrating the TSC under TCG. */
-    char *cmdline =
-        tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP " " BOOT_ABI_CMDLINE_GW GUEST_GW
-                        " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
-                        spec->cmdline, spec->cmdline[0] ? " " : "");
+    /* An app that listens on no port gets no network device and no address: its kernel may
+     * have no network stack at all. */
+    bool network = spec->n_forwards > 0;
+    char *cmdline = network ? tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP
+                                              " " BOOT_ABI_CMDLINE_GW GUEST_GW
+                                              " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
+                                              spec->cmdline, spec->cmdline[0] ? " " : "")
+                            : tinyx_xstrdup(spec->cmdline);
     unsigned long khz = launcher_host_tsc_khz();
     if (khz) {
         char *with_tsc = tinyx_xasprintf("%s tsc_early_khz=%lu", cmdline, khz);
@@ -126,20 +155,38 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     } else {
         tinyx_debug("host TSC frequency unknown: not passing tsc_early_khz");
     }
+    /* A panicking guest must end the VM, not sit until --timeout: panic=-1 reboots at once,
+     * reboot=t makes that a triple fault (no ACPI needed), and -no-reboot turns it into QEMU's
+     * exit. The image's command line normally says so already; the user's words win. */
+    const char *append = spec->append ? spec->append : "";
+    for (size_t i = 0; i < sizeof(exit_params) / sizeof(exit_params[0]); i++) {
+        if (has_param(cmdline, exit_params[i].name) || has_param(append, exit_params[i].name))
+            continue;
+        char *more = tinyx_xasprintf("%s %s", cmdline, exit_params[i].word);
+        free(cmdline);
+        cmdline = more;
+    }
+    if (append[0]) {
+        char *more = tinyx_xasprintf("%s %s", cmdline, append);
+        free(cmdline);
+        cmdline = more;
+    }
     tinyx_strvec_push(av, "-append");
     tinyx_strvec_push_owned(av, cmdline);
 
-    char *netdev = tinyx_xstrdup("user,id=n0");
-    for (size_t i = 0; i < spec->n_forwards; i++) {
-        char *more = tinyx_xasprintf("%s,hostfwd=tcp:127.0.0.1:%d-:%d", netdev,
-                                     spec->forwards[i].host_port, spec->forwards[i].guest_port);
-        free(netdev);
-        netdev = more;
+    if (network) {
+        char *netdev = tinyx_xstrdup("user,id=n0");
+        for (size_t i = 0; i < spec->n_forwards; i++) {
+            char *more = tinyx_xasprintf("%s,hostfwd=tcp:127.0.0.1:%d-:%d", netdev,
+                                         spec->forwards[i].host_port, spec->forwards[i].guest_port);
+            free(netdev);
+            netdev = more;
+        }
+        tinyx_strvec_push(av, "-netdev");
+        tinyx_strvec_push_owned(av, netdev);
+        tinyx_strvec_push(av, "-device");
+        tinyx_strvec_push(av, "virtio-net-device,netdev=n0");
     }
-    tinyx_strvec_push(av, "-netdev");
-    tinyx_strvec_push_owned(av, netdev);
-    tinyx_strvec_push(av, "-device");
-    tinyx_strvec_push(av, "virtio-net-device,netdev=n0");
     tinyx_strvec_push(av, "-device");
     tinyx_strvec_pushf(av, "isa-debug-exit,iobase=0x%x,iosize=0x01", BOOT_ABI_EXIT_PORT);
     /* QEMU reopens the pipe through /proc: every byte the guest writes to the boot-timer port

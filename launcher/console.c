@@ -52,10 +52,10 @@ void launcher_console_append(struct launcher_console *c, const char *data, size_
     c->buf[c->len] = '\0';
 }
 
-bool launcher_console_find(struct launcher_console *c, const char *needle)
+bool launcher_console_find_at(const struct launcher_console *c, const char *needle, size_t *cursor)
 {
     size_t needle_len = strlen(needle);
-    size_t start = c->search_pos > c->dropped ? c->search_pos - c->dropped : 0;
+    size_t start = *cursor > c->dropped ? *cursor - c->dropped : 0;
     if (start > c->len)
         start = c->len;
     bool found = needle_len && memmem(c->buf + start, c->len - start, needle, needle_len);
@@ -63,8 +63,13 @@ bool launcher_console_find(struct launcher_console *c, const char *needle)
     size_t keep = needle_len ? needle_len - 1 : 0;
     size_t next = c->len > keep ? c->len - keep : 0;
     if (next > start)
-        c->search_pos = c->dropped + next;
+        *cursor = c->dropped + next;
     return found;
+}
+
+bool launcher_console_find(struct launcher_console *c, const char *needle)
+{
+    return launcher_console_find_at(c, needle, &c->search_pos);
 }
 
 int launcher_console_exit_status(const struct launcher_console *c)
@@ -79,10 +84,36 @@ int launcher_console_exit_status(const struct launcher_console *c)
             continue;
         char *end;
         long v = strtol(digits, &end, 10);
-        if (v >= 0 && v <= 255 && (*end == '\r' || *end == '\n' || *end == '\0'))
+        if (v >= 0 && v <= 255 && (*end == '\r' || *end == '\n' || *end == '\0' || *end == ' '))
             status = (int)v;
     }
     return status;
+}
+
+/* Copy [start, stop) to out as one printable line of at most len - 1 bytes. */
+static void copy_printable(const char *start, const char *stop, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = start; p < stop && n + 1 < len; p++)
+        out[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    out[n] = '\0';
+}
+
+bool launcher_console_panic(const struct launcher_console *c, char *out, size_t len)
+{
+    const char *p = memmem(c->buf, c->len, LAUNCHER_CONSOLE_PANIC, strlen(LAUNCHER_CONSOLE_PANIC));
+    if (!p)
+        return false;
+    if (out && len) {
+        const char *end = c->buf + c->len;
+        const char *stop = memchr(p, '\n', (size_t)(end - p));
+        if (!stop)
+            stop = end;
+        while (stop > p && (stop[-1] == '\r' || stop[-1] == ' '))
+            stop--;
+        copy_printable(p, stop, out, len);
+    }
+    return true;
 }
 
 /* Start of the line that ends at or before end (exclusive), skipping \r. */
@@ -105,10 +136,7 @@ void launcher_console_last_line(const struct launcher_console *c, char *out, siz
         while (stop > start && (stop[-1] == '\n' || stop[-1] == '\r' || stop[-1] == ' '))
             stop--;
         if (stop > start) {
-            size_t n = 0;
-            for (const char *p = start; p < stop && n + 1 < len; p++)
-                out[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-            out[n] = '\0';
+            copy_printable(start, stop, out, len);
             return;
         }
         end = start > c->buf ? start - 1 : c->buf;

@@ -19,8 +19,18 @@ void launcher_console_append(struct launcher_console *c, const char *data, size_
 /* Whether needle appeared in the output since the last call (a match may straddle appends);
  * each call only scans new text. */
 bool launcher_console_find(struct launcher_console *c, const char *needle);
-/* The status N of the last "tinyx-init: exit status N" line, or -1. */
+/* The same with the caller's own cursor (start it at 0), so several needles can be followed
+ * at once. */
+bool launcher_console_find_at(const struct launcher_console *c, const char *needle, size_t *cursor);
+/* The status N of the last "tinyx-init: exit status N", or -1. It counts anywhere in a line:
+ * an app whose last output has no newline glues it on ("Hello!tinyx-init: exit status 0"). */
 int launcher_console_exit_status(const struct launcher_console *c);
+
+/* What the guest kernel prints when it panics (panic(): "Kernel panic - not syncing: WHY"). */
+#define LAUNCHER_CONSOLE_PANIC "Kernel panic - not syncing"
+/* Whether the kept output shows a kernel panic; out (may be NULL) gets the first panic line
+ * from "Kernel panic" on, printable and shortened to len. */
+bool launcher_console_panic(const struct launcher_console *c, char *out, size_t len);
 /* The last non-empty line (without \r), shortened to len; "" when there is none. */
 void launcher_console_last_line(const struct launcher_console *c, char *out, size_t len);
 /* Write the last n lines to fd, each prefixed with prefix. */

@@ -107,6 +107,35 @@ static int load_app(struct launcher_image *img, const char *path, json_t *app)
     return 0;
 }
 
+/* The kernel object: the launcher needs only how the kernel finds its devices. Absent fields
+ * mean what images built before them did. */
+static int load_kernel(struct launcher_image *img, const char *path, json_t *kernel)
+{
+    if (!kernel || json_is_null(kernel))
+        return 0;
+    if (!json_is_object(kernel))
+        return manifest_error(path, "kernel", "must be an object");
+    json_t *mode = json_object_get(kernel, "virtio_mmio");
+    if (!mode || json_is_null(mode))
+        return 0;
+    static const char known[] = "(known: \"acpi\": the kernel finds its virtio-mmio devices in "
+                                "the ACPI tables; \"cmdline\": it reads virtio_mmio.device= "
+                                "on its command line)";
+    if (!json_is_string(mode)) {
+        char *what = tinyx_xasprintf("must be a string %s", known);
+        int rc = manifest_error(path, "kernel.virtio_mmio", what);
+        free(what);
+        return rc;
+    }
+    if (launcher_virtio_mmio_from_name(json_string_value(mode), &img->virtio_mmio) < 0) {
+        char *what = tinyx_xasprintf("unknown value \"%s\" %s", json_string_value(mode), known);
+        int rc = manifest_error(path, "kernel.virtio_mmio", what);
+        free(what);
+        return rc;
+    }
+    return 0;
+}
+
 static int load_manifest(struct launcher_image *img)
 {
     char *path = tinyx_xasprintf("%s/manifest.json", img->dir);
@@ -147,6 +176,8 @@ static int load_manifest(struct launcher_image *img)
         else
             rc = load_app(img, path, app);
     }
+    if (rc == 0)
+        rc = load_kernel(img, path, json_object_get(root, "kernel"));
     json_decref(root);
     free(path);
     return rc;

@@ -348,9 +348,15 @@ int tinyx_apt_fetch_one(struct tinyx_apt *apt, const struct tinyx_pkg *pkg, char
         }
     }
     ver[j] = '\0';
+    /* The file name ends in the package's architecture: amd64, or all (linux-source, data). */
     char *file = tinyx_xasprintf("%s_%s_amd64.deb", pkg->name, ver);
     char *path = tinyx_xasprintf("%s/%s", apt->debs, file);
-    if (!tinyx_exists(path)) {
+    char *all = tinyx_xasprintf("%s_%s_all.deb", pkg->name, ver);
+    char *all_path = tinyx_xasprintf("%s/%s", apt->debs, all);
+    if (!tinyx_exists(path) && tinyx_exists(all_path)) {
+        free(path);
+        path = tinyx_xstrdup(all_path);
+    } else if (!tinyx_exists(path)) {
         /* apt-get download writes into the current folder under the final name, so download
          * into a private temp folder and rename: an interrupted download leaves no bad .deb. */
         char *where = tinyx_xasprintf("%s/download", apt->debs);
@@ -359,6 +365,8 @@ int tinyx_apt_fetch_one(struct tinyx_apt *apt, const struct tinyx_pkg *pkg, char
         if (!tmp) {
             free(file);
             free(path);
+            free(all);
+            free(all_path);
             return -1;
         }
         char *spec = tinyx_xasprintf("%s=%s", pkg->name, pkg->version);
@@ -372,6 +380,12 @@ int tinyx_apt_fetch_one(struct tinyx_apt *apt, const struct tinyx_pkg *pkg, char
         tinyx_strvec_free(&argv);
         free(spec);
         char *got = tinyx_xasprintf("%s/%s", tmp, file);
+        if (st == 0 && !tinyx_exists(got)) {
+            free(got);
+            free(path);
+            got = tinyx_xasprintf("%s/%s", tmp, all);
+            path = tinyx_xstrdup(all_path);
+        }
         if (st != 0 || !tinyx_exists(got) || rename(got, path) < 0) {
             if (st != TINYX_CMD_INTERRUPTED) {
                 tinyx_err("cannot download %s %s (exit %d)", pkg->name, pkg->version, st);
@@ -387,10 +401,14 @@ int tinyx_apt_fetch_one(struct tinyx_apt *apt, const struct tinyx_pkg *pkg, char
         if (st != 0) {
             free(file);
             free(path);
+            free(all);
+            free(all_path);
             return -1;
         }
     }
     free(file);
+    free(all);
+    free(all_path);
     *deb_path = path;
     return 0;
 }

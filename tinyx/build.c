@@ -30,8 +30,8 @@
 #include "tinyx/util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-/* loglevel=3: Debian's cloud kernel prints a harmless PCI error on microvm even with quiet. */
-#define IMAGE_CMDLINE "console=ttyS0 reboot=t panic=-1 quiet loglevel=3"
+/* After the kernel's own part (console, quiet): a panic or a reboot ends the VM at once. */
+#define CMDLINE_TAIL "reboot=t panic=-1"
 
 /* Stage timing: each stage prints one line when it is done. */
 struct timer {
@@ -340,15 +340,24 @@ static int step_select(struct build *b)
 static int step_kernel(struct build *b)
 {
     stage_begin(&b->t);
+    const struct tinyx_recipe *r = b->r;
+    if (!strcmp(r->kernel.source, "tinyx")) {
+        int rc = tinyx_kernel_tinyx(&b->apt, b->cache, r, &b->kernel);
+        if (rc != TINYX_EXIT_OK)
+            return rc;
+        stage_end(&b->t, "kernel", "%s, config %.12s, %s", b->kernel.source,
+                  b->kernel.config_sha256, b->kernel.built ? "built" : "cached");
+        return 0;
+    }
     struct strvec mods = STRVEC_INIT;
     /* Debian's cloud kernel has virtio as modules; microvm declares its virtio-mmio devices
      * in ACPI, so virtio_mmio binds without command-line device entries. */
-    if (b->r->n_ports > 0) {
+    if (r->n_ports > 0) {
         tinyx_strvec_push(&mods, "virtio_mmio");
         tinyx_strvec_push(&mods, "virtio_net");
     }
-    for (size_t i = 0; i < b->r->modules.n; i++)
-        tinyx_strvec_push(&mods, b->r->modules.v[i]);
+    for (size_t i = 0; i < r->modules.n; i++)
+        tinyx_strvec_push(&mods, r->modules.v[i]);
     int rc = tinyx_kernel_debian(&b->apt, b->cache, mods.v, mods.n, &b->kernel);
     tinyx_strvec_free(&mods);
     if (rc < 0)
@@ -404,7 +413,7 @@ static int step_image(struct build *b)
     char *tree = tinyx_xasprintf("%s/tree", b->work);
     char *initrd = NULL, *kernel = NULL, *cmdline = NULL, *manifest = NULL;
     json_t *m = NULL;
-    char *text = NULL;
+    char *text = NULL, *cmdline_text = NULL;
     if (!tinyx_exists(init)) {
         tinyx_err("%s is missing: run `make` first", init);
         goto out;
@@ -462,7 +471,25 @@ static int step_image(struct build *b)
         goto out;
     if (tinyx_copy_file(b->kernel.image, kernel, 0644) < 0)
         goto out;
-    if (tinyx_write_file_atomic(cmdline, IMAGE_CMDLINE "\n", strlen(IMAGE_CMDLINE) + 1, 0644) < 0)
+    /* Beside the kernel: a bzImage of the same kernel (smaller; slower to boot under emulation)
+     * and the .config it was built from. */
+    if (b->kernel.bzimage) {
+        char *bz = tinyx_xasprintf("%s/bzImage", b->outtmp);
+        int c = tinyx_copy_file(b->kernel.bzimage, bz, 0644);
+        free(bz);
+        if (c < 0)
+            goto out;
+    }
+    char *kconf = tinyx_xasprintf("%s/kernel.config", b->outtmp);
+    int kc = tinyx_copy_file(b->kernel.config, kconf, 0644);
+    free(kconf);
+    if (kc < 0)
+        goto out;
+    cmdline_text = tinyx_xasprintf("%s %s", b->kernel.cmdline, CMDLINE_TAIL);
+    char *line = tinyx_xasprintf("%s\n", cmdline_text);
+    int cw = tinyx_write_file_atomic(cmdline, line, strlen(line), 0644);
+    free(line);
+    if (cw < 0)
         goto out;
     uint64_t kbytes = 0;
     if (file_size(kernel, &kbytes) < 0 || tinyx_sha256_file(kernel, kernel_sha) < 0 ||
@@ -487,7 +514,7 @@ static int step_image(struct build *b)
         .initrd_sha256 = initrd_sha,
         .kernel_sha256 = kernel_sha,
         .compression = compression,
-        .cmdline = IMAGE_CMDLINE,
+        .cmdline = cmdline_text,
         .stage_key = b->stage.key,
         .init_sha256 = init_sha,
         .recipe_sha256 = recipe_sha,
@@ -519,6 +546,7 @@ out:
         rc = TINYX_EXIT_INTERRUPTED;
     json_decref(m);
     free(text);
+    free(cmdline_text);
     free(plan_text);
     free(init);
     free(tree);

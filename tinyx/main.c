@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kconfig-minimizer/kmin_cmd.h"
 #include "tinyx/cmds.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
             "                          build an image for an ad-hoc app\n"
             "  run <image>             boot an image, stream its console, check the app\n"
             "  size <image>            what takes the space in an image\n"
+            "  kconfig-min <recipe>    shrink the app's kernel config by trial builds and boots\n"
             "  help                    this text; `tinyx <command> --help` for a command\n"
             "  version                 print the version\n"
             "\n"
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
         return tinyx_main_size(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return tinyx_main_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "kconfig-min"))
+        return kconfig_min_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return TINYX_EXIT_OK;

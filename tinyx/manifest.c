@@ -99,6 +99,14 @@ json_t *tinyx_manifest_build(const struct tinyx_manifest_input *in)
     json_object_set_new(k, "bytes", json_integer((json_int_t)in->kernel_bytes));
     json_object_set_new(k, "sha256", json_string(in->kernel_sha256));
     json_object_set_new(k, "config_sha256", json_string(in->kernel->config_sha256));
+    json_object_set_new(k, "config", json_string("kernel.config"));
+    json_object_set_new(k, "virtio_mmio", json_string(in->kernel->virtio_mmio));
+    if (in->kernel->bzimage) {
+        struct stat bst;
+        json_object_set_new(k, "bzimage", json_string("bzImage"));
+        if (stat(in->kernel->bzimage, &bst) == 0)
+            json_object_set_new(k, "bzimage_bytes", json_integer((json_int_t)bst.st_size));
+    }
     json_t *mods = json_array();
     for (size_t i = 0; i < in->kernel->module_names.n; i++)
         json_array_append_new(mods, json_string(in->kernel->module_names.v[i]));
@@ -211,6 +219,13 @@ json_t *tinyx_manifest_build(const struct tinyx_manifest_input *in)
     json_object_set_new(sizes, "image_bytes",
                         json_integer((json_int_t)(in->initrd_bytes + in->kernel_bytes)));
     json_object_set_new(sizes, "files", json_integer((json_int_t)nfiles));
+    struct stat bst;
+    if (in->kernel->bzimage && stat(in->kernel->bzimage, &bst) == 0) {
+        /* The same image with the bzImage as its kernel: what a size-bound user ships. */
+        json_object_set_new(sizes, "bzimage_bytes", json_integer((json_int_t)bst.st_size));
+        json_object_set_new(sizes, "image_bzimage_bytes",
+                            json_integer((json_int_t)((uint64_t)bst.st_size + in->initrd_bytes)));
+    }
     json_object_set_new(sizes, "by_package", by_pkg);
     json_object_set_new(sizes, "by_folder", by_folder);
     json_object_set_new(sizes, "largest", largest);
@@ -273,6 +288,13 @@ void tinyx_manifest_print_sizes(json_t *m, FILE *out, size_t top)
             json_string_value(json_object_get(json_object_get(m, "initrd"), "compression")),
             tinyx_human_size(kernel + initrd, c, sizeof(c)), tinyx_human_size(rootfs, d, sizeof(d)),
             (long long)json_integer_value(json_object_get(sizes, "files")));
+    json_t *bzi = json_object_get(sizes, "image_bzimage_bytes");
+    if (bzi) {
+        uint64_t bz = (uint64_t)json_integer_value(json_object_get(sizes, "bzimage_bytes"));
+        fprintf(out, "with the bzImage as kernel: %s + initrd %s = %s\n",
+                tinyx_human_size(bz, a, sizeof(a)), tinyx_human_size(initrd, b, sizeof(b)),
+                tinyx_human_size((uint64_t)json_integer_value(bzi), c, sizeof(c)));
+    }
     print_table(out, "by package (uncompressed)", json_object_get(sizes, "by_package"), top,
                 rootfs);
     print_table(out, "by folder (uncompressed)", json_object_get(sizes, "by_folder"), top, rootfs);

@@ -71,6 +71,17 @@ void tinyx_cleanup_run(void)
     tinyx_strvec_free(&cleanup_paths);
 }
 
+void tinyx_env_without(const char *const *prefixes, struct strvec *env)
+{
+    for (char **e = environ; *e; e++) {
+        bool skip = false;
+        for (size_t i = 0; prefixes[i] && !skip; i++)
+            skip = tinyx_str_starts(*e, prefixes[i]);
+        if (!skip)
+            tinyx_strvec_push(env, *e);
+    }
+}
+
 bool tinyx_have_program(const char *name)
 {
     if (strchr(name, '/'))

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tinyx/strvec.h"
+
 struct tinyx_cmd {
     char *const *argv;    /* argv[0] is looked up in PATH */
     const char *cwd;      /* NULL: inherit */
@@ -24,6 +26,9 @@ struct tinyx_cmd {
 int tinyx_cmd_run(const struct tinyx_cmd *cmd);
 /* Same as tinyx_cmd_run with just argv. */
 int tinyx_run_argv(char *const *argv);
+/* Append the current environment to env, minus entries starting with any of the NULL-terminated
+ * prefixes ("MAKEFLAGS=", "KCONFIG_"...). */
+void tinyx_env_without(const char *const *prefixes, struct strvec *env);
 /* True if the program is found in PATH. */
 bool tinyx_have_program(const char *name);
 

@@ -521,16 +521,99 @@ static int parse_modules(struct ctx *c, const struct tinyx_ynode *v)
                             &c->r->modules);
 }
 
+static char *bad_kernel_option(const char *s)
+{
+    const char *eq = strchr(s, '=');
+    size_t n = eq ? (size_t)(eq - s) : strlen(s);
+    if (!strncmp(s, "CONFIG_", 7))
+        return tinyx_xasprintf("'%s': give the option without CONFIG_", s);
+    if (n == 0 || !isupper((unsigned char)s[0]))
+        return tinyx_xasprintf("'%s' is not a kernel option name (NAME or NAME=VALUE, upper case)",
+                               s);
+    for (size_t i = 0; i < n; i++)
+        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
+            return tinyx_xasprintf("'%.*s' is not a kernel option name (A-Z, 0-9, _)", (int)n, s);
+    if (eq && !eq[1])
+        return tinyx_xasprintf("'%s': give a value after '=' (y, n, m, a number or \"text\")", s);
+    return NULL;
+}
+
+/* A recipe-relative path made absolute (recipes are checked in beside their kernel configs). */
+static char *relative_to_recipe(const char *recipe_file, const char *path)
+{
+    if (path[0] == '/')
+        return tinyx_xstrdup(path);
+    const char *slash = strrchr(recipe_file, '/');
+    if (!slash)
+        return tinyx_xstrdup(path);
+    return tinyx_xasprintf("%.*s/%s", (int)(slash - recipe_file), recipe_file, path);
+}
+
+static int parse_kernel(struct ctx *c, const struct tinyx_ynode *v)
+{
+    static const char *const keys[] = {"platform", "source", "options", "config"};
+    static const char *const platforms[] = {"qemu", "kvm", "xen-pv", "xen-pvh"};
+    static const char *const sources[] = {"tinyx", "debian"};
+    if (v->kind != TINYX_YNODE_MAP)
+        return type_err(c, "kernel", "a map (platform, source, options, config)", v);
+    if (reject_unknown_keys(c, "kernel", v, keys, 4) < 0)
+        return -1;
+    struct tinyx_kernel_spec *k = &c->r->kernel;
+    for (size_t i = 0; i < v->n; i++) {
+        const char *key = v->items[2 * i]->text;
+        const struct tinyx_ynode *val = v->items[2 * i + 1];
+        char label[64];
+        snprintf(label, sizeof(label), "kernel.%s", key);
+        const char *s = NULL;
+        if (!strcmp(key, "options")) {
+            if (want_string_list(c, label, "kernel options", val, bad_kernel_option, &k->options) <
+                0)
+                return -1;
+            continue;
+        }
+        if (!strcmp(key, "config") && val->kind == TINYX_YNODE_SCALAR &&
+            val->type == TINYX_YSCALAR_NULL)
+            continue; /* null: not set (to_json writes that) */
+        if (want_nonempty_string(c, label, val, &s) < 0)
+            return -1;
+        if (!strcmp(key, "config")) {
+            free(k->config);
+            k->config = relative_to_recipe(c->file, s);
+            continue;
+        }
+        bool is_platform = !strcmp(key, "platform");
+        const char *const *allowed = is_platform ? platforms : sources;
+        size_t n_allowed = is_platform ? 4 : 2;
+        size_t j = 0;
+        while (j < n_allowed && strcmp(s, allowed[j]))
+            j++;
+        if (j == n_allowed) {
+            struct strvec close = STRVEC_INIT;
+            tinyx_suggest(s, (char *const *)allowed, n_allowed, 2, &close);
+            char *phrase = tinyx_suggest_phrase(&close);
+            tinyx_ynode_err(c->file, val, "%s: '%s' is not one of %s%s", label, s,
+                            is_platform ? "qemu, kvm, xen-pv, xen-pvh" : "tinyx, debian", phrase);
+            free(phrase);
+            tinyx_strvec_free(&close);
+            return -1;
+        }
+        char **slot = is_platform ? &k->platform : &k->source;
+        free(*slot);
+        *slot = tinyx_xstrdup(s);
+    }
+    return 0;
+}
+
 typedef int (*key_parser)(struct ctx *c, const struct tinyx_ynode *v);
 
 /* In the order recipes/README.md documents them. */
-static const char *const top_keys[] = {"name",   "packages",    "cmd",     "env",    "ports",
-                                       "check",  "include",     "exclude", "user",   "cwd",
-                                       "memory", "compression", "busybox", "modules"};
+static const char *const top_keys[] = {"name",   "packages",    "cmd",     "env",     "ports",
+                                       "check",  "include",     "exclude", "user",    "cwd",
+                                       "memory", "compression", "busybox", "modules", "kernel"};
 static const key_parser top_parsers[] = {
-    parse_name,   parse_packages,    parse_cmd,     parse_env,    parse_ports,
-    parse_check,  parse_include,     parse_exclude, parse_user,   parse_cwd,
-    parse_memory, parse_compression, parse_busybox, parse_modules};
+    parse_name,   parse_packages,    parse_cmd,     parse_env,     parse_ports,
+    parse_check,  parse_include,     parse_exclude, parse_user,    parse_cwd,
+    parse_memory, parse_compression, parse_busybox, parse_modules, parse_kernel};
 #define N_TOP_KEYS (sizeof(top_keys) / sizeof(*top_keys))
 
 /* Checks across keys, once every key has been read. */

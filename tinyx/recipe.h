@@ -29,6 +29,17 @@ struct tinyx_env_var {
     char *value;
 };
 
+/* Which kernel the image gets and how it is configured (recipe key `kernel`). */
+struct tinyx_kernel_spec {
+    char *platform;        /* "qemu" (default), "kvm", "xen-pv", "xen-pvh" */
+    char *source;          /* "tinyx" (default): built from linux-source-6.1 for this app;
+                              "debian": Debian's cloud kernel with the modules the app needs */
+    struct strvec options; /* extra settings on top of the fragments: "NAME" (=y) or "NAME=VALUE"
+                              (y, n, m, a number or a quoted string), NAME without CONFIG_ */
+    char *config;          /* a full .config to build instead of tinyconfig + fragments (e.g. one
+                              `tinyx kconfig-min` wrote); resolved against the recipe's folder */
+};
+
 struct tinyx_recipe {
     char *file;                /* where it came from (for messages), e.g. "recipes/nginx.yaml" */
     char *name;                /* required: [a-z0-9][a-z0-9.+_-]* */
@@ -47,6 +58,7 @@ struct tinyx_recipe {
     char *compression;     /* initrd compression: "zstd" (default), "xz", "gzip", "none" */
     bool busybox;          /* add the BusyBox overlay (default true) */
     struct strvec modules; /* extra kernel modules to load at boot (by name) */
+    struct tinyx_kernel_spec kernel;
 };
 
 /* Load and validate a recipe file. On error prints "FILE:LINE:COL: error: ..." (with a close

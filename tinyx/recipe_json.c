@@ -70,9 +70,16 @@ json_t *tinyx_recipe_to_json(const struct tinyx_recipe *r)
     json_t *ports = json_array();
     for (size_t i = 0; i < r->n_ports; i++)
         json_array_append_new(ports, json_integer(r->ports[i]));
+    /* The config path is kept as given to the loader (absolute after loading). */
+    json_t *kernel =
+        json_pack("{s:o, s:o, s:o, s:o}", "platform",
+                  string_or_null(r->kernel.platform ? r->kernel.platform : "qemu"), "source",
+                  string_or_null(r->kernel.source ? r->kernel.source : "tinyx"), "options",
+                  string_array(&r->kernel.options), "config",
+                  r->kernel.config ? json_string(r->kernel.config) : json_null());
     /* Every key, with the value in effect (defaults filled in); no file path, so the manifest
      * does not depend on where the recipe was read from. */
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:o}",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:o, s:o}",
                      "name", string_or_null(r->name), "packages", string_array(&r->packages), "cmd",
                      string_array(&r->cmd), "env", env, "ports", ports, "check",
                      check_as_recipe(&r->check), "include", string_array(&r->include), "exclude",
@@ -80,5 +87,5 @@ json_t *tinyx_recipe_to_json(const struct tinyx_recipe *r)
                      "cwd", string_or_null(r->cwd ? r->cwd : "/"), "memory",
                      (json_int_t)r->memory_mb, "compression",
                      string_or_null(r->compression ? r->compression : "zstd"), "busybox",
-                     (int)r->busybox, "modules", string_array(&r->modules));
+                     (int)r->busybox, "modules", string_array(&r->modules), "kernel", kernel);
 }

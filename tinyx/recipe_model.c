@@ -72,6 +72,8 @@ void tinyx_recipe_init(struct tinyx_recipe *r, const char *file)
     r->memory_mb = DEFAULT_MEMORY_MB;
     r->compression = tinyx_xstrdup("zstd");
     r->busybox = true;
+    r->kernel.platform = tinyx_xstrdup("qemu");
+    r->kernel.source = tinyx_xstrdup("tinyx");
 }
 
 void tinyx_recipe_free(struct tinyx_recipe *r)
@@ -95,5 +97,9 @@ void tinyx_recipe_free(struct tinyx_recipe *r)
     free(r->cwd);
     free(r->compression);
     tinyx_strvec_free(&r->modules);
+    free(r->kernel.platform);
+    free(r->kernel.source);
+    tinyx_strvec_free(&r->kernel.options);
+    free(r->kernel.config);
     memset(r, 0, sizeof(*r));
 }

@@ -8,9 +8,13 @@ for app in hello nginx redis python-http; do
     run "build-$app" "$TINYX" build -o "$WORK/$app" "$app"
     expect_rc "build-$app" 0 "$app: tinyx build"
     [ "$RC" -eq 0 ] || continue
-    for f in kernel initrd cmdline manifest.json; do
+    for f in kernel bzImage kernel.config initrd cmdline manifest.json; do
         [ -s "$WORK/$app/$f" ] || fail "$app: image lacks $f"
     done
+    # Its own kernel: a PVH vmlinux built from linux-source-6.1, drivers built in.
+    fmt=$(jq -r .kernel.format "$WORK/$app/manifest.json")
+    src=$(jq -r .kernel.source "$WORK/$app/manifest.json")
+    if [ "$fmt" = elf ] && [[ "$src" == tinyx* ]]; then pass "$app: own kernel ($src)"; else fail "$app: kernel is $fmt from $src"; fi
     if [ "$app" = hello ]; then
         # A program that prints and exits: the VM exits with its status.
         run "boot-$app" "$TINYX" run --timeout 120 "$WORK/$app"

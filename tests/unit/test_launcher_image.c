@@ -161,6 +161,8 @@ static void test_good_image(void **state)
     assert_string_equal(img.check.path, "/");
     assert_string_equal(img.check.expect, "Welcome");
     assert_int_equal(img.check.status, 200);
+    /* the manifest's kernel object has no virtio_mmio: an image from before the field */
+    assert_int_equal(img.virtio_mmio, LAUNCHER_VIRTIO_MMIO_ACPI);
     launcher_image_free(&img);
     free(kernel);
     free(with_slash);
@@ -286,6 +288,76 @@ static void test_bad_fields_are_named(void **state)
     manifest_fails("{\"format\":1,\"app\":{\"check\":\"http\"}}", "app.check");
 }
 
+/* The manifest of a Tinyx-built kernel image with kernel set to kernel_json. */
+static char *manifest_with_kernel(const char *kernel_json)
+{
+    return tinyx_xasprintf("{\"format\":1,\"app\":{\"check\":null},\"kernel\":%s}", kernel_json);
+}
+
+static void test_kernel_virtio_mmio(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *kernel;
+        enum launcher_virtio_mmio want;
+    } good[] = {
+        {"{\"file\":\"kernel\",\"format\":\"vmlinux\",\"virtio_mmio\":\"cmdline\"}",
+         LAUNCHER_VIRTIO_MMIO_CMDLINE},
+        {"{\"virtio_mmio\":\"acpi\"}", LAUNCHER_VIRTIO_MMIO_ACPI},
+        {"{\"virtio_mmio\":null}", LAUNCHER_VIRTIO_MMIO_ACPI},
+        {"{}", LAUNCHER_VIRTIO_MMIO_ACPI},
+        {"null", LAUNCHER_VIRTIO_MMIO_ACPI},
+    };
+    char *dir = make_image();
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *manifest = manifest_with_kernel(good[i].kernel);
+        write_text(dir, "manifest.json", manifest);
+        struct launcher_image img;
+        if (launcher_image_load(dir, &img) != 0)
+            fail_msg("kernel %s was refused", good[i].kernel);
+        assert_int_equal(img.virtio_mmio, good[i].want);
+        launcher_image_free(&img);
+        free(manifest);
+    }
+    /* no kernel object at all */
+    write_text(dir, "manifest.json", "{\"format\":1,\"app\":{}}");
+    struct launcher_image img;
+    assert_int_equal(launcher_image_load(dir, &img), 0);
+    assert_int_equal(img.virtio_mmio, LAUNCHER_VIRTIO_MMIO_ACPI);
+    launcher_image_free(&img);
+    drop_image(dir);
+}
+
+static void test_kernel_virtio_mmio_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"{\"virtio_mmio\":\"pci\"}", "{\"virtio_mmio\":\"ACPI\"}",
+                                      "{\"virtio_mmio\":1}", "{\"virtio_mmio\":[\"cmdline\"]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *dir = make_image();
+        char *manifest = manifest_with_kernel(bad[i]);
+        write_text(dir, "manifest.json", manifest);
+        char *msg = load_fails(dir, TINYX_EXIT_IMAGE);
+        assert_contains(msg, "manifest.json");
+        assert_contains(msg, "kernel.virtio_mmio");
+        /* the message says what would be right */
+        assert_contains(msg, "\"acpi\"");
+        assert_contains(msg, "\"cmdline\"");
+        free(msg);
+        free(manifest);
+        drop_image(dir);
+    }
+    manifest_fails("{\"format\":1,\"app\":{},\"kernel\":\"vmlinux\"}", "kernel");
+    char *dir = make_image();
+    char *manifest = manifest_with_kernel("{\"virtio_mmio\":\"pci\"}");
+    write_text(dir, "manifest.json", manifest);
+    char *msg = load_fails(dir, TINYX_EXIT_IMAGE);
+    assert_contains(msg, "unknown value \"pci\"");
+    free(msg);
+    free(manifest);
+    drop_image(dir);
+}
+
 int main(void)
 {
     tinyx_progname = "test_launcher_image";
@@ -297,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_cmdline_must_be_one_line),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_fields_are_named),
+        cmocka_unit_test(test_kernel_virtio_mmio),
+        cmocka_unit_test(test_kernel_virtio_mmio_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,40 @@ static void check_errors(const struct error_case *cases, size_t n)
     }
 }
 
+static void test_kernel_key(void **state)
+{
+    (void)state;
+    struct tinyx_recipe r;
+    parse_ok(BASE, &r);
+    assert_string_equal(r.kernel.platform, "qemu");
+    assert_string_equal(r.kernel.source, "tinyx");
+    assert_int_equal(r.kernel.options.n, 0);
+    assert_null(r.kernel.config);
+    tinyx_recipe_free(&r);
+    parse_ok(BASE "kernel:\n  platform: xen-pvh\n  source: debian\n  options: [IPV6=n, NET]\n"
+                  "  config: k/web.config\n",
+             &r);
+    assert_string_equal(r.kernel.platform, "xen-pvh");
+    assert_string_equal(r.kernel.source, "debian");
+    assert_int_equal(r.kernel.options.n, 2);
+    assert_string_equal(r.kernel.options.v[0], "IPV6=n");
+    assert_string_equal(r.kernel.options.v[1], "NET");
+    /* Relative to the recipe's folder ("t.yaml" has none: kept as given). */
+    assert_string_equal(r.kernel.config, "k/web.config");
+    json_t *j = tinyx_recipe_to_json(&r);
+    json_t *k = json_object_get(j, "kernel");
+    assert_string_equal(json_string_value(json_object_get(k, "platform")), "xen-pvh");
+    assert_string_equal(json_string_value(json_object_get(k, "config")), "k/web.config");
+    assert_int_equal(json_array_size(json_object_get(k, "options")), 2);
+    json_decref(j);
+    tinyx_recipe_free(&r);
+    assert_int_equal(tinyx_recipe_parse("recipes/app.yaml", BASE "kernel: {config: app.config}\n",
+                                        strlen(BASE "kernel: {config: app.config}\n"), &r),
+                     0);
+    assert_string_equal(r.kernel.config, "recipes/app.config");
+    tinyx_recipe_free(&r);
+}
+
 static void test_errors_structure(void **state)
 {
     (void)state;
@@ -353,9 +387,27 @@ static void test_errors_structure(void **state)
          "t.yaml:1:1: error: the recipe is empty; it needs at least name, packages and cmd\n"},
         {BASE "pakages: [x]\n",
          "t.yaml:4:1: error: unknown key 'pakages' (did you mean 'packages'?)\n"},
-        {BASE "kernel: {platform: qemu}\n",
-         "t.yaml:4:1: error: unknown key 'kernel'; known keys: name, packages, cmd, env, ports, "
-         "check, include, exclude, user, cwd, memory, compression, busybox, modules\n"},
+        {BASE "kernl: {platform: qemu}\n",
+         "t.yaml:4:1: error: unknown key 'kernl' (did you mean 'kernel'?)\n"},
+        {BASE "kernel: {platform: qemmu}\n",
+         "t.yaml:4:20: error: kernel.platform: 'qemmu' is not one of qemu, kvm, xen-pv, xen-pvh "
+         "(did you mean 'qemu'?)\n"},
+        {BASE "kernel: {source: ubuntu}\n",
+         "t.yaml:4:18: error: kernel.source: 'ubuntu' is not one of tinyx, debian\n"},
+        {BASE "kernel: {options: [CONFIG_IPV6]}\n",
+         "t.yaml:4:20: error: kernel.options[0]: 'CONFIG_IPV6': give the option without "
+         "CONFIG_\n"},
+        {BASE "kernel: {options: [ipv6]}\n",
+         "t.yaml:4:20: error: kernel.options[0]: 'ipv6' is not a kernel option name (NAME or "
+         "NAME=VALUE, upper case)\n"},
+        {BASE "kernel: {options: [IPV6=]}\n",
+         "t.yaml:4:20: error: kernel.options[0]: 'IPV6=': give a value after '=' (y, n, m, a "
+         "number or \"text\")\n"},
+        {BASE "kernel: {platfrom: qemu}\n",
+         "t.yaml:4:10: error: kernel: unknown key 'platfrom' (did you mean 'platform'?)\n"},
+        {BASE "kernel: [qemu]\n",
+         "t.yaml:4:9: error: kernel: expected a map (platform, source, options, config), got a "
+         "list\n"},
         {BASE "ports: [80]\nname: y\n",
          "t.yaml:5:1: error: duplicate key 'name' (first given at line 1, column 1); keep one\n"},
         {BASE "env:\n  A: 1\n  A: 2\n",
@@ -584,9 +636,9 @@ static void test_load_errors(void **state)
 
 /* ---- JSON ---- */
 
-static const char *const all_keys[] = {"name",   "packages",    "cmd",     "env",    "ports",
-                                       "check",  "include",     "exclude", "user",   "cwd",
-                                       "memory", "compression", "busybox", "modules"};
+static const char *const all_keys[] = {"name",   "packages",    "cmd",     "env",     "ports",
+                                       "check",  "include",     "exclude", "user",    "cwd",
+                                       "memory", "compression", "busybox", "modules", "kernel"};
 
 /* to_json has exactly the recipe keys, and reads back as the same recipe. */
 static void assert_round_trip(const struct tinyx_recipe *r)
@@ -906,15 +958,25 @@ static void test_find(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_hello), cmocka_unit_test(test_shipped_nginx),
-        cmocka_unit_test(test_shipped_redis), cmocka_unit_test(test_shipped_python_http),
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_shorthands),
-        cmocka_unit_test(test_every_key),     cmocka_unit_test(test_errors_structure),
-        cmocka_unit_test(test_errors_syntax), cmocka_unit_test(test_errors_values),
-        cmocka_unit_test(test_errors_cmd),    cmocka_unit_test(test_errors_check),
-        cmocka_unit_test(test_load_errors),   cmocka_unit_test(test_json_round_trip),
-        cmocka_unit_test(test_check_json),    cmocka_unit_test(test_split_words),
-        cmocka_unit_test(test_adhoc),         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_shipped_hello),
+        cmocka_unit_test(test_shipped_nginx),
+        cmocka_unit_test(test_shipped_redis),
+        cmocka_unit_test(test_shipped_python_http),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_shorthands),
+        cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_errors_structure),
+        cmocka_unit_test(test_kernel_key),
+        cmocka_unit_test(test_errors_syntax),
+        cmocka_unit_test(test_errors_values),
+        cmocka_unit_test(test_errors_cmd),
+        cmocka_unit_test(test_errors_check),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_check_json),
+        cmocka_unit_test(test_split_words),
+        cmocka_unit_test(test_adhoc),
+        cmocka_unit_test(test_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* kernel.c: Debian kernel package -> cached unpacked kernel + libkmod module resolution. */
+/* kernel_debian.c: Debian kernel package -> cached unpacked kernel + libkmod module resolution. */
 #include "tinyx/kernel.h"
 
 #include <ctype.h>
@@ -122,6 +122,10 @@ int tinyx_kernel_debian(struct tinyx_apt *apt, const char *cache_dir, char *cons
     out->release = tinyx_xstrdup(pkg->name + strlen("linux-image-"));
     out->source = tinyx_xasprintf("%s %s", pkg->name, pkg->version);
     out->format = tinyx_xstrdup("bzImage");
+    /* Its virtio drivers find microvm's devices through ACPI; it prints a harmless PCI error on
+     * microvm even with quiet, hence loglevel=3. */
+    out->virtio_mmio = tinyx_xstrdup("acpi");
+    out->cmdline = tinyx_xstrdup("console=ttyS0 quiet loglevel=3");
     char *kroot = tinyx_xasprintf("%s/kernels", cache_dir);
     tinyx_mkdir_p(kroot, 0755);
     out->moddir = tinyx_xasprintf("%s/%s_%s", kroot, pkg->name, pkg->version);
@@ -174,7 +178,7 @@ int tinyx_kernel_debian(struct tinyx_apt *apt, const char *cache_dir, char *cons
         return tinyx_err("kernel package %s has no boot/vmlinuz or boot/config", out->source);
     }
     rc = tinyx_sha256_file(cfg, out->config_sha256);
-    free(cfg);
+    out->config = cfg;
     if (rc == 0)
         rc = resolve_modules(out, modules, n_modules);
     return rc;
@@ -184,6 +188,10 @@ void tinyx_kernel_free(struct tinyx_kernel *k)
 {
     free(k->image);
     free(k->format);
+    free(k->bzimage);
+    free(k->config);
+    free(k->virtio_mmio);
+    free(k->cmdline);
     free(k->release);
     free(k->source);
     free(k->moddir);

@@ -1,0 +1,33 @@
+/* kernel.h: the guest kernel file (bzImage or PVH ELF) and how it finds virtio-mmio devices. */
+#ifndef LAUNCHER_KERNEL_H
+#define LAUNCHER_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How the guest kernel discovers the VM's virtio-mmio devices (manifest kernel.virtio_mmio). */
+enum launcher_virtio_mmio {
+    LAUNCHER_VIRTIO_MMIO_ACPI = 0, /* from the ACPI tables (kernels with ACPI, e.g. Debian's) */
+    LAUNCHER_VIRTIO_MMIO_CMDLINE,  /* from virtio_mmio.device= on the command line (no ACPI) */
+};
+
+/* "acpi" or "cmdline". */
+const char *launcher_virtio_mmio_name(enum launcher_virtio_mmio mode);
+/* Parse a name as above. Returns 0, or -1 for an unknown name (no message). */
+int launcher_virtio_mmio_from_name(const char *name, enum launcher_virtio_mmio *out);
+
+enum launcher_kernel_format {
+    LAUNCHER_KERNEL_BZIMAGE, /* the Linux x86 boot protocol ("HdrS") */
+    LAUNCHER_KERNEL_PVH_ELF, /* an x86-64 ELF vmlinux with the PVH entry note */
+};
+
+/* "bzImage" or "vmlinux (PVH ELF)". */
+const char *launcher_kernel_format_name(enum launcher_kernel_format format);
+
+/* Tell a bootable kernel file from anything else, reading only its headers. Returns 0 with
+ * *format and *bytes (may be NULL) set, or -1 with one sentence in why saying what is wrong
+ * (missing, not a regular file, empty, neither format, an ELF without the PVH note). */
+int launcher_kernel_probe(const char *path, enum launcher_kernel_format *format, uint64_t *bytes,
+                          char *why, size_t why_len);
+
+#endif

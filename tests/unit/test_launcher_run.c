@@ -1,0 +1,656 @@
+/* test_launcher_run.c: `tinyx-launch run` options, and whole runs against a scripted fake QEMU
+ * (its arguments, the exit line, kernel panics, --runs medians and failures). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/commands.h"
+#include "launcher/run_opts.h"
+#include "tinyx/exitcode.h"
+#include "tinyx/util.h"
+
+static char *tmp_dir;     /* everything this test writes */
+static char *fake_bz;     /* a file that passes for a bzImage */
+static char *fake_dir;    /* where the fake QEMU records its runs */
+static char *fake_script; /* the fake QEMU */
+
+/* The fake QEMU: records its arguments (one per line) in args.N for run N, then plays a guest
+ * from FAKE_QEMU_* variables (per run: FAKE_QEMU_CONSOLE_2 and so on override): TIMER writes the
+ * boot-timer byte, CONSOLE is printed as the serial console, EXIT is the exit code ("hang":
+ * sleep until killed), SLOW_RUN=N waits 0.4 s before run N's boot-timer byte. */
+static const char fake_qemu[] =
+    "#!/bin/sh\n"
+    "d=$FAKE_QEMU_DIR\n"
+    "n=$(( $(cat \"$d/count\" 2>/dev/null || echo 0) + 1 ))\n"
+    "echo \"$n\" >\"$d/count\"\n"
+    "for a in \"$@\"; do printf '%s\\n' \"$a\"; done >\"$d/args.$n\"\n"
+    "eval \"timer=\\${FAKE_QEMU_TIMER_$n-\\${FAKE_QEMU_TIMER-}}\"\n"
+    "eval \"console=\\${FAKE_QEMU_CONSOLE_$n-\\${FAKE_QEMU_CONSOLE-}}\"\n"
+    "eval \"code=\\${FAKE_QEMU_EXIT_$n-\\${FAKE_QEMU_EXIT-0}}\"\n"
+    "if [ \"${FAKE_QEMU_SLOW_RUN-}\" = \"$n\" ]; then sleep 0.4; fi\n"
+    "if [ -n \"$timer\" ]; then printf '{' >&3; fi\n"
+    "printf '%s' \"$console\"\n"
+    "if [ \"$code\" = hang ]; then exec sleep 30; fi\n"
+    "exit \"$code\"\n";
+
+static const char *const fake_vars[] = {
+    "FAKE_QEMU_TIMER",     "FAKE_QEMU_CONSOLE",   "FAKE_QEMU_EXIT",    "FAKE_QEMU_SLOW_RUN",
+    "FAKE_QEMU_TIMER_1",   "FAKE_QEMU_TIMER_2",   "FAKE_QEMU_TIMER_3", "FAKE_QEMU_CONSOLE_1",
+    "FAKE_QEMU_CONSOLE_2", "FAKE_QEMU_CONSOLE_3", "FAKE_QEMU_EXIT_1",  "FAKE_QEMU_EXIT_2",
+    "FAKE_QEMU_EXIT_3",
+};
+
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/test-launcher-run-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    tmp_dir = tinyx_xstrdup(tmpl);
+    fake_dir = tinyx_xasprintf("%s/fake", tmp_dir);
+    assert_int_equal(mkdir(fake_dir, 0755), 0);
+    fake_script = tinyx_xasprintf("%s/qemu-system-x86_64", tmp_dir);
+    write_file(fake_script, fake_qemu, strlen(fake_qemu), 0755);
+    unsigned char bz[1024] = {0};
+    bz[0x1fe] = 0x55;
+    bz[0x1ff] = 0xaa;
+    memcpy(bz + 0x202, "HdrS", 4);
+    fake_bz = tinyx_xasprintf("%s/bzImage", tmp_dir);
+    write_file(fake_bz, bz, sizeof(bz), 0644);
+    setenv("TINYX_QEMU", fake_script, 1);
+    setenv("FAKE_QEMU_DIR", fake_dir, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tinyx_rm_rf(tmp_dir);
+    free(tmp_dir);
+    free(fake_dir);
+    free(fake_script);
+    free(fake_bz);
+    unsetenv("TINYX_QEMU");
+    return 0;
+}
+
+/* Forget the previous test's runs and guest script. */
+static void fake_reset(void)
+{
+    for (size_t i = 0; i < sizeof(fake_vars) / sizeof(fake_vars[0]); i++)
+        unsetenv(fake_vars[i]);
+    char *count = tinyx_xasprintf("%s/count", fake_dir);
+    unlink(count);
+    free(count);
+}
+
+static int fake_runs(void)
+{
+    char *path = tinyx_xasprintf("%s/count", fake_dir);
+    char *text = tinyx_read_file(path, NULL);
+    int n = text ? atoi(text) : 0;
+    free(text);
+    free(path);
+    return n;
+}
+
+/* The arguments the fake QEMU got in run n, one per line (malloc'd). */
+static char *fake_args(int n)
+{
+    char *path = tinyx_xasprintf("%s/args.%d", fake_dir, n);
+    char *text = tinyx_read_file(path, NULL);
+    assert_non_null(text);
+    free(path);
+    return text;
+}
+
+/* The argument that follows flag in args (a copy), or NULL. */
+static char *arg_after(const char *args, const char *flag)
+{
+    size_t flag_len = strlen(flag);
+    for (const char *line = args; *line;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        if ((size_t)(nl - line) == flag_len && !strncmp(line, flag, flag_len)) {
+            const char *value = nl + 1;
+            const char *end = strchr(value, '\n');
+            return end ? tinyx_xstrndup(value, (size_t)(end - value)) : NULL;
+        }
+        line = nl + 1;
+    }
+    return NULL;
+}
+
+static char *make_image(const char *name, const char *cmdline, const char *manifest)
+{
+    char *dir = tinyx_xasprintf("%s/%s", tmp_dir, name);
+    tinyx_rm_rf(dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char *path = tinyx_xasprintf("%s/kernel", dir);
+    write_file(path, "KERNEL", 6, 0644);
+    free(path);
+    path = tinyx_xasprintf("%s/initrd", dir);
+    write_file(path, "INITRD-BYTES", 12, 0644);
+    free(path);
+    path = tinyx_xasprintf("%s/cmdline", dir);
+    write_file(path, cmdline, strlen(cmdline), 0644);
+    free(path);
+    path = tinyx_xasprintf("%s/manifest.json", dir);
+    write_file(path, manifest, strlen(manifest), 0644);
+    free(path);
+    return dir;
+}
+
+static const char hello_manifest[] =
+    "{\"format\":1,\"name\":\"hello\",\"app\":{\"check\":{\"kind\":\"output\","
+    "\"expect\":\"Hello, world!\"}}}";
+static const char server_manifest[] =
+    "{\"format\":1,\"name\":\"srv\",\"app\":{\"ports\":[8080],\"check\":null}}";
+
+struct launch {
+    int rc;
+    json_t *json; /* the report on stdout, or NULL */
+    char *err;    /* everything on stderr */
+    double seconds;
+};
+
+static char *read_back(FILE *f)
+{
+    fflush(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    char *text = tinyx_xcalloc(1, (size_t)size + 1);
+    size_t got = fread(text, 1, (size_t)size, f);
+    text[got] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* Run `tinyx-launch run ARGS...` in this process with stdout and stderr captured. */
+static struct launch launch(const char *first, ...)
+{
+    const char *argv[32] = {"run", first};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a; (a = va_arg(ap, const char *));) {
+        assert_true(argc < 31);
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
+    dup2(fileno(out), STDOUT_FILENO);
+    dup2(fileno(err), STDERR_FILENO);
+    uint64_t t0 = tinyx_now_us();
+    struct launch l = {0};
+    l.rc = launcher_run_command(argc, (char **)argv);
+    l.seconds = (tinyx_now_us() - t0) / 1e6;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, STDOUT_FILENO);
+    dup2(saved_err, STDERR_FILENO);
+    close(saved_out);
+    close(saved_err);
+    char *json_text = read_back(out);
+    l.err = read_back(err);
+    if (json_text[0]) {
+        json_error_t jerr;
+        l.json = json_loads(json_text, 0, &jerr);
+        if (!l.json)
+            fail_msg("not JSON on stdout (%s): %s", jerr.text, json_text);
+    }
+    free(json_text);
+    return l;
+}
+
+static void launch_free(struct launch *l)
+{
+    json_decref(l->json);
+    free(l->err);
+}
+
+static void assert_contains(const char *text, const char *part)
+{
+    if (!text || !strstr(text, part))
+        fail_msg("expected \"%s\" in \"%s\"", part, text ? text : "(null)");
+}
+
+static json_int_t json_int_at(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        fail_msg("JSON %s is not a number", key);
+    return json_integer_value(v);
+}
+
+/* ---- option parsing ---- */
+
+static int parse(struct launcher_run_opts *o, char **err, const char *first, ...)
+{
+    const char *argv[32] = {"run", first};
+    int argc = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a; (a = va_arg(ap, const char *));)
+        argv[argc++] = a;
+    va_end(ap);
+    FILE *e = tmpfile();
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(e), STDERR_FILENO);
+    int rc = launcher_run_parse_opts(argc, (char **)argv, o);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    *err = read_back(e);
+    return rc;
+}
+
+static void test_options_defaults_and_new_ones(void **state)
+{
+    (void)state;
+    struct launcher_run_opts o;
+    char *err;
+    assert_int_equal(parse(&o, &err, "img", NULL), -1);
+    assert_string_equal(o.image_dir, "img");
+    assert_null(o.kernel);
+    assert_false(o.virtio_mmio_set);
+    assert_null(o.append);
+    assert_int_equal(o.runs, 1);
+    launcher_run_opts_free(&o);
+    free(err);
+
+    assert_int_equal(parse(&o, &err, "--kernel", "/k/vmlinux", "--virtio-mmio", "cmdline",
+                           "--append", "foo=1  ", "--runs", "5", "img", "--append", " bar", NULL),
+                     -1);
+    assert_string_equal(o.kernel, "/k/vmlinux");
+    assert_true(o.virtio_mmio_set);
+    assert_int_equal(o.virtio_mmio, LAUNCHER_VIRTIO_MMIO_CMDLINE);
+    assert_string_equal(o.append, "foo=1   bar");
+    assert_int_equal(o.runs, 5);
+    assert_string_equal(o.image_dir, "img");
+    launcher_run_opts_free(&o);
+    free(err);
+
+    assert_int_equal(parse(&o, &err, "--virtio-mmio", "acpi", "--append", "", "img", NULL), -1);
+    assert_true(o.virtio_mmio_set);
+    assert_int_equal(o.virtio_mmio, LAUNCHER_VIRTIO_MMIO_ACPI);
+    assert_null(o.append);
+    launcher_run_opts_free(&o);
+    free(err);
+}
+
+static void test_option_errors_name_the_option(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *opt, *value, *says;
+    } bad[] = {
+        {"--runs", "0", "--runs"},         {"--runs", "-3", "--runs"},
+        {"--runs", "five", "--runs"},      {"--runs", "1001", "1 to 1000"},
+        {"--runs", "2x", "--runs"},        {"--virtio-mmio", "pci", "--virtio-mmio"},
+        {"--virtio-mmio", "ACPI", "acpi"}, {"--append", "a\nb", "one line"},
+        {"--kernel", "", "--kernel"},      {"--mem", "0", "--mem"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct launcher_run_opts o;
+        char *err;
+        int rc = parse(&o, &err, bad[i].opt, bad[i].value, "img", NULL);
+        if (rc != TINYX_EXIT_USAGE)
+            fail_msg("%s '%s' gave %d", bad[i].opt, bad[i].value, rc);
+        assert_contains(err, bad[i].says);
+        assert_contains(err, "run --help");
+        launcher_run_opts_free(&o);
+        free(err);
+    }
+    struct launcher_run_opts o;
+    char *err;
+    assert_int_equal(parse(&o, &err, "--runs", NULL), TINYX_EXIT_USAGE);
+    assert_contains(err, "needs a value");
+    launcher_run_opts_free(&o);
+    free(err);
+}
+
+/* ---- whole runs against the fake QEMU ---- */
+
+static void test_kernel_override_and_cmdline_mode(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1); /* status 0 through isa-debug-exit */
+    char *img = make_image("cmdline-mode", "console=ttyS0 quiet\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", "--kernel", fake_bz,
+                             "--virtio-mmio", "cmdline", "--append", "foo=1 bar", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    char *args = fake_args(1);
+    char *machine = arg_after(args, "-M"), *kernel = arg_after(args, "-kernel"),
+         *append = arg_after(args, "-append");
+    assert_string_equal(machine, "microvm,acpi=off");
+    assert_string_equal(kernel, fake_bz);
+    /* the image's words first; the exit-on-panic words added; the user's words last */
+    assert_true(tinyx_str_starts(append, "console=ttyS0 quiet "));
+    assert_true(tinyx_str_ends(append, " panic=-1 reboot=t foo=1 bar"));
+    /* hello listens on no port: no network device, no address for the init to configure */
+    assert_null(strstr(append, "tinyx.ip="));
+    assert_null(strstr(args, "-netdev"));
+    assert_non_null(l.json);
+    assert_string_equal(json_string_value(json_object_get(l.json, "kernel")), fake_bz);
+    assert_string_equal(json_string_value(json_object_get(l.json, "virtio_mmio")), "cmdline");
+    assert_int_equal(json_int_at(l.json, "kernel_bytes"), 1024);
+    assert_int_equal(json_int_at(l.json, "image_bytes"), 1024 + 12);
+    assert_int_equal(json_int_at(l.json, "runs"), 1);
+    assert_int_equal(json_int_at(l.json, "exit_status"), 0);
+    assert_true(json_int_at(l.json, "ready_us") >= json_int_at(l.json, "boot_us"));
+    assert_int_equal(json_array_size(json_object_get(l.json, "boot_us_all")), 1);
+    free(machine);
+    free(kernel);
+    free(append);
+    free(args);
+    launch_free(&l);
+    free(img);
+}
+
+static void test_manifest_mode_and_existing_panic_words(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "tinyx-init: exit status 0\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    char *img = make_image("manifest-mode", "console=ttyS0 reboot=t panic=5\n",
+                           "{\"format\":1,\"app\":{},\"kernel\":{\"format\":\"vmlinux\",\"virtio_"
+                           "mmio\":\"cmdline\"}}");
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", NULL);
+    assert_int_equal(l.rc, 0);
+    char *args = fake_args(1);
+    char *machine = arg_after(args, "-M"), *append = arg_after(args, "-append");
+    char *kernel = arg_after(args, "-kernel");
+    assert_string_equal(machine, "microvm,acpi=off"); /* from the manifest */
+    assert_true(tinyx_str_ends(kernel, "/manifest-mode/kernel"));
+    /* the image chose its own panic= and reboot=: nothing added */
+    assert_null(strstr(append, "panic=-1"));
+    assert_null(strstr(append, "reboot=t reboot=t"));
+    free(machine);
+    free(append);
+    free(kernel);
+    free(args);
+    launch_free(&l);
+
+    /* --virtio-mmio overrides the manifest */
+    l = launch(img, "--accel", "tcg", "--quiet", "--json", "--virtio-mmio", "acpi", NULL);
+    assert_int_equal(l.rc, 0);
+    args = fake_args(2);
+    machine = arg_after(args, "-M");
+    assert_string_equal(machine, "microvm");
+    assert_string_equal(json_string_value(json_object_get(l.json, "virtio_mmio")), "acpi");
+    free(machine);
+    free(args);
+    launch_free(&l);
+
+    /* an image from before the field: acpi, plain microvm */
+    free(img);
+    img = make_image("old-image", "console=ttyS0\n", hello_manifest);
+    l = launch(img, "--accel", "tcg", "--quiet", "--json", "--append", "panic=0", NULL);
+    args = fake_args(3);
+    machine = arg_after(args, "-M");
+    append = arg_after(args, "-append");
+    assert_string_equal(machine, "microvm");
+    /* the user's panic= wins: no panic=-1 before it */
+    assert_null(strstr(append, "panic=-1"));
+    assert_true(tinyx_str_ends(append, "reboot=t panic=0"));
+    free(machine);
+    free(append);
+    free(args);
+    launch_free(&l);
+    free(img);
+}
+
+static void test_exit_line_glued_to_output(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    /* No exit-port status (QEMU exits 0, as after a reset): only the console line says 3. */
+    setenv("FAKE_QEMU_CONSOLE", "booting\r\nHello, world!tinyx-init: exit status 3\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "0", 1);
+    char *img = make_image("glued", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", NULL);
+    assert_int_equal(l.rc, 3);
+    assert_int_equal(json_int_at(l.json, "exit_status"), 3);
+    assert_string_equal(json_string_value(json_object_get(l.json, "outcome")), "exited");
+    /* the output check still saw "Hello, world!" */
+    assert_true(json_int_at(l.json, "ready_us") >= 0);
+    launch_free(&l);
+    free(img);
+}
+
+static void test_panic_is_reported(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_CONSOLE",
+           "[    1.0] Run /init as init process\r\n[    1.1] Kernel panic - not syncing: "
+           "Attempted to kill init! exitcode=0x00000100\r\n[    1.2] Kernel Offset: disabled\r\n",
+           1);
+    setenv("FAKE_QEMU_EXIT", "0", 1); /* panic=-1 + reboot=t + -no-reboot */
+    char *img = make_image("panic", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_APP);
+    assert_true(json_is_true(json_object_get(l.json, "kernel_panic")));
+    const char *msg = json_string_value(json_object_get(l.json, "message"));
+    assert_contains(msg, "kernel panic");
+    assert_contains(msg, "Attempted to kill init!");
+    assert_contains(l.err, "kernel panic");
+    launch_free(&l);
+
+    /* a reset without a panic says so, without claiming one */
+    setenv("FAKE_QEMU_CONSOLE", "[    1.0] reboot: Restarting system\r\n", 1);
+    l = launch(img, "--accel", "tcg", "--quiet", "--json", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_APP);
+    assert_true(json_is_false(json_object_get(l.json, "kernel_panic")));
+    assert_contains(json_string_value(json_object_get(l.json, "message")), "reset without");
+    launch_free(&l);
+    free(img);
+}
+
+static void test_panic_without_reset_ends_promptly(void **state)
+{
+    (void)state;
+    fake_reset();
+    /* a guest with panic=N (no reboot soon) */
+    setenv("FAKE_QEMU_CONSOLE", "Kernel panic - not syncing: No working init found.\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "hang", 1);
+    char *img = make_image("panic-hang", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", "--timeout", "60", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_APP);
+    assert_true(l.seconds < 20);
+    assert_true(json_is_true(json_object_get(l.json, "kernel_panic")));
+    assert_contains(json_string_value(json_object_get(l.json, "message")), "No working init");
+    launch_free(&l);
+    free(img);
+}
+
+static void test_runs_report_medians(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    setenv("FAKE_QEMU_SLOW_RUN", "2", 1);
+    char *img = make_image("runs", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", "--runs", "3", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    assert_int_equal(fake_runs(), 3);
+    assert_int_equal(json_int_at(l.json, "runs"), 3);
+    json_t *all = json_object_get(l.json, "boot_us_all");
+    assert_int_equal(json_array_size(all), 3);
+    json_int_t b[3];
+    for (int i = 0; i < 3; i++)
+        b[i] = json_integer_value(json_array_get(all, i));
+    /* run 2 waited 0.4 s before its boot-timer byte: it is the max, never the median */
+    assert_true(b[1] >= 400000);
+    assert_int_equal(json_int_at(l.json, "boot_us_max"), b[1]);
+    json_int_t fast_hi = b[0] > b[2] ? b[0] : b[2], fast_lo = b[0] < b[2] ? b[0] : b[2];
+    assert_int_equal(json_int_at(l.json, "boot_us"), fast_hi);
+    assert_int_equal(json_int_at(l.json, "boot_us_min"), fast_lo);
+    assert_int_equal(json_array_size(json_object_get(l.json, "ready_us_all")), 3);
+    assert_true(json_int_at(l.json, "ready_us") >= json_int_at(l.json, "boot_us"));
+    assert_int_equal(json_array_size(json_object_get(l.json, "failed_runs")), 0);
+    launch_free(&l);
+
+    /* the human form: one line per run and a summary */
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    l = launch(img, "--accel", "tcg", "--quiet", "--runs", "2", NULL);
+    assert_int_equal(l.rc, 0);
+    assert_contains(l.err, "run 1/2: exited");
+    assert_contains(l.err, "run 2/2: exited");
+    assert_contains(l.err, "2 runs, all passed; median boot");
+    launch_free(&l);
+    free(img);
+}
+
+static void test_runs_say_which_failed(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    setenv("FAKE_QEMU_TIMER_2", "", 1);
+    setenv("FAKE_QEMU_CONSOLE_2", "Kernel panic - not syncing: Fatal exception\r\n", 1);
+    setenv("FAKE_QEMU_EXIT_2", "0", 1);
+    char *img = make_image("runs-fail", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", "--runs", "3", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_APP);
+    assert_int_equal(fake_runs(), 3); /* the series went on after the failure */
+    json_t *failed = json_object_get(l.json, "failed_runs");
+    assert_int_equal(json_array_size(failed), 1);
+    assert_int_equal(json_integer_value(json_array_get(failed, 0)), 2);
+    assert_true(json_is_null(json_array_get(json_object_get(l.json, "boot_us_all"), 1)));
+    /* the medians are over the runs that booted */
+    assert_true(json_int_at(l.json, "boot_us") >= 0);
+    const char *msg = json_string_value(json_object_get(l.json, "message"));
+    assert_contains(msg, "run 2 of 3 failed");
+    assert_contains(msg, "kernel panic");
+    assert_true(json_is_true(json_object_get(l.json, "kernel_panic")));
+    launch_free(&l);
+
+    /* an app whose output check never passed fails the run even with status 0 */
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Goodbye\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    l = launch(img, "--accel", "tcg", "--quiet", "--runs", "2", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_APP);
+    assert_contains(l.err, "before its output check passed");
+    assert_contains(l.err, "2 failed (runs 1, 2)");
+    launch_free(&l);
+    free(img);
+}
+
+static void test_runs_stop_servers_once_ready(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "serving\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "hang", 1); /* a server never exits */
+    char *img = make_image("server", "console=ttyS0\n", server_manifest);
+    struct launch l =
+        launch(img, "--accel", "tcg", "--quiet", "--json", "--runs", "2", "--timeout", "20", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    assert_true(l.seconds < 10);
+    assert_int_equal(fake_runs(), 2);
+    assert_string_equal(json_string_value(json_object_get(l.json, "outcome")), "ready");
+    assert_int_equal(json_array_size(json_object_get(l.json, "ready_us_all")), 2);
+    /* a server gets the network: a device with its port forwarded, and its address */
+    char *args = fake_args(1);
+    char *append = arg_after(args, "-append"), *netdev = arg_after(args, "-netdev");
+    assert_contains(append, "tinyx.ip=10.0.2.15/24");
+    assert_contains(netdev, "hostfwd=tcp:127.0.0.1:");
+    assert_true(tinyx_str_ends(netdev, "-:8080"));
+    free(append);
+    free(netdev);
+    free(args);
+    launch_free(&l);
+    free(img);
+}
+
+static void test_bad_kernel_file(void **state)
+{
+    (void)state;
+    fake_reset();
+    char *img = make_image("bad-kernel", "console=ttyS0\n", hello_manifest);
+    char *text = tinyx_xasprintf("%s/cmdline", img);
+    struct launch l = launch(img, "--accel", "tcg", "--quiet", "--json", "--kernel", text, NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_null(l.json); /* errors before the VM starts print only a message */
+    assert_contains(l.err, "--kernel");
+    assert_contains(l.err, "not a kernel QEMU can boot");
+    launch_free(&l);
+    free(text);
+
+    text = tinyx_xasprintf("%s/no-such-vmlinux", tmp_dir);
+    l = launch(img, "--accel", "tcg", "--quiet", "--kernel", text, NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "no-such-vmlinux");
+    assert_int_equal(fake_runs(), 0);
+    launch_free(&l);
+    free(text);
+    free(img);
+}
+
+int main(void)
+{
+    tinyx_progname = "tinyx-launch";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_defaults_and_new_ones),
+        cmocka_unit_test(test_option_errors_name_the_option),
+        cmocka_unit_test(test_kernel_override_and_cmdline_mode),
+        cmocka_unit_test(test_manifest_mode_and_existing_panic_words),
+        cmocka_unit_test(test_exit_line_glued_to_output),
+        cmocka_unit_test(test_panic_is_reported),
+        cmocka_unit_test(test_panic_without_reset_ends_promptly),
+        cmocka_unit_test(test_runs_report_medians),
+        cmocka_unit_test(test_runs_say_which_failed),
+        cmocka_unit_test(test_runs_stop_servers_once_ready),
+        cmocka_unit_test(test_bad_kernel_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
