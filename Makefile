@@ -27,7 +27,11 @@ LDFLAGS  += $(SANFLAGS)
 # Host-side library code: everything but the mains. Files are picked up by wildcard so adding a
 # file to a folder needs no Makefile edit.
 TINYX_SRCS    := $(filter-out tinyx/main.c,$(wildcard tinyx/*.c)) initramfs/cpio_writer.c
-LAUNCHER_SRCS := $(filter-out launcher/main.c,$(wildcard launcher/*.c))
+# The KVM monitor (tinyx-kvm) is its own small static program; its device modules register
+# through a linker section, so its archive is linked whole.
+VMM_SRCS      := $(filter-out launcher/vmm_main.c,$(wildcard launcher/vmm*.c launcher/virtio*.c \
+                   launcher/vdev*.c))
+LAUNCHER_SRCS := $(filter-out launcher/main.c launcher/vmm_main.c $(VMM_SRCS),$(wildcard launcher/*.c))
 # The kernel side of the build: sources, configs, builds, the minimizer. kconfig_dump.c is not
 # compiled here: it is built at run time against the kernel's own kconfig parser.
 KMIN_SRCS     := $(filter-out kconfig-minimizer/kconfig_dump.c,$(wildcard kconfig-minimizer/*.c))
@@ -37,13 +41,15 @@ INIT_HOST_SRCS := $(filter-out initramfs/init.c,$(INIT_SRCS))
 
 TINYX_OBJS    := $(TINYX_SRCS:%.c=$(B)/obj/%.o)
 KMIN_OBJS     := $(KMIN_SRCS:%.c=$(B)/obj/%.o)
+VMM_OBJS      := $(VMM_SRCS:%.c=$(B)/obj/%.o)
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(B)/obj/%.o)
 INIT_HOST_OBJS := $(INIT_HOST_SRCS:%.c=$(B)/obj/%.o)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-BINS := $(B)/bin/tinyx $(B)/bin/tinyx-launch $(B)/bin/tinyx-init $(B)/share/tinyx/kconfig_dump.c
+BINS := $(B)/bin/tinyx $(B)/bin/tinyx-launch $(B)/bin/tinyx-init $(B)/share/tinyx/kconfig_dump.c \
+        $(if $(wildcard launcher/vmm_main.c),$(B)/bin/tinyx-kvm)
 
 .PHONY: all deps test test-unit test-unit-san test-e2e bench format format-check clean help
 all: $(BINS)
@@ -72,6 +78,9 @@ $(B)/obj/%.o: %.c
 $(B)/libtinyx.a: $(TINYX_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(B)/libvmm.a: $(VMM_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 $(B)/libkmin.a: $(KMIN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -97,15 +106,79 @@ $(B)/bin/tinyx-init: $(INIT_SRCS) $(wildcard initramfs/*.h)
 	@mkdir -p $(dir $@)
 	$(MUSLCC) $(INIT_CFLAGS) -o $@ $(INIT_SRCS)
 
+# Static, so it starts fast and its memory is its own; the sanitizer build links it dynamically.
+VMM_STATIC := $(if $(filter 1,$(SAN)),,-static)
+$(B)/bin/tinyx-kvm: $(B)/obj/launcher/vmm_main.o $(B)/libvmm.a $(B)/libtinyx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(VMM_STATIC) -o $@ $< -Wl,--whole-archive $(B)/libvmm.a -Wl,--no-whole-archive \
+	    $(B)/libtinyx.a -lseccomp -lpthread
+
 # Installed beside the binaries: compiled at run time against a kernel tree's kconfig objects.
 $(B)/share/tinyx/kconfig_dump.c: kconfig-minimizer/kconfig_dump.c
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libkmin.a $(B)/libtinyx.a $(B)/libinit-host.a
+$(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libkmin.a $(B)/libtinyx.a $(B)/libinit-host.a \
+              $(B)/libvmm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) \
-	    -Wl,--end-group $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libvmm.a \
+	    -Wl,--no-whole-archive -Wl,--start-group $(filter-out $(B)/libvmm.a,$(filter %.a,$^)) \
+	    -Wl,--end-group $(LDLIBS) -lcmocka -lpthread
+
+## test guests ---------------------------------------------------------------------------------
+# Unikernel-style test guests (guest-drivers/testguests/, see its README.md): PVH ELF kernels in
+# C and a little assembly, no libc. Each becomes an image directory out/guests/NAME/{kernel,
+# cmdline,manifest.json} that `tinyx-launch run` boots like any image. They run inside the VM,
+# so they get their own flags: freestanding, no sanitizers, no SSE (the guests never enable it).
+GUEST_DIR     := guest-drivers/testguests
+GUESTS        := noop hello net blk
+GUEST_OUT     := out/guests
+GUEST_CC      := gcc
+GUEST_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -ffreestanding -nostdlib -fno-pic \
+                 -fno-pie -mno-red-zone -static -mgeneral-regs-only -fno-stack-protector \
+                 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections -I.
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_DIR)/guest.ld -Wl,--gc-sections \
+                 -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
+GUEST_MAINS   := $(GUESTS:%=$(GUEST_DIR)/%.c)
+GUEST_RT_SRCS := $(filter-out $(GUEST_MAINS),$(wildcard $(GUEST_DIR)/*.c))
+GUEST_OBJ     := $(B)/guests/obj
+GUEST_RT_OBJS := $(GUEST_OBJ)/start.o $(GUEST_RT_SRCS:$(GUEST_DIR)/%.c=$(GUEST_OBJ)/%.o)
+GUEST_ELFS    := $(GUESTS:%=$(B)/guests/%.elf)
+GUEST_IMAGES  := $(foreach g,$(GUESTS),$(addprefix $(GUEST_OUT)/$(g)/,kernel cmdline manifest.json))
+
+.PHONY: guests clean-guests
+all: guests
+test-e2e: guests
+bench: guests
+clean: clean-guests
+# Objects and ELFs named here, so make keeps them and rebuilds them when missing (new B).
+guests: $(GUEST_RT_OBJS) $(GUESTS:%=$(GUEST_OBJ)/%.o) $(GUEST_ELFS) $(GUEST_IMAGES)
+clean-guests:
+	rm -rf $(GUEST_OUT)
+
+$(GUEST_OBJ)/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+$(GUEST_OBJ)/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/guests/%.elf: $(GUEST_OBJ)/%.o $(GUEST_RT_OBJS) $(GUEST_DIR)/guest.ld
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $< $(GUEST_RT_OBJS)
+$(GUEST_OUT)/%/kernel: $(B)/guests/%.elf
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(GUEST_OUT)/%/cmdline: $(GUEST_DIR)/image/%.cmdline
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(GUEST_OUT)/%/manifest.json: $(GUEST_DIR)/image/%.json
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Installed for `make deps`: the e2e test pings the net guest.
+DEPS += iputils-ping
+
+-include $(shell find $(GUEST_OBJ) -name '*.d' 2>/dev/null)
+## end of test guests --------------------------------------------------------------------------
 
 test: test-unit test-unit-san test-e2e
 

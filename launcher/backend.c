@@ -9,9 +9,11 @@
 #include "tinyx/util.h"
 
 extern const struct launcher_backend launcher_backend_qemu;
+extern const struct launcher_backend launcher_backend_kvm;
 
 static const struct launcher_backend *const backends[] = {
     &launcher_backend_qemu,
+    &launcher_backend_kvm,
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))

@@ -134,8 +134,10 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     tinyx_strvec_push(av, "stdio");
     tinyx_strvec_push(av, "-kernel");
     tinyx_strvec_push(av, spec->kernel_path);
-    tinyx_strvec_push(av, "-initrd");
-    tinyx_strvec_push(av, spec->initrd_path);
+    if (spec->initrd_path) {
+        tinyx_strvec_push(av, "-initrd");
+        tinyx_strvec_push(av, spec->initrd_path);
+    }
 
     /* Per-instance parameters: the slirp network, and the TSC frequency, without which
      * Debian's kernel can hang calibrating the TSC under TCG. */

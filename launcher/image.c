@@ -178,6 +178,11 @@ static int load_manifest(struct launcher_image *img)
     }
     if (rc == 0)
         rc = load_kernel(img, path, json_object_get(root, "kernel"));
+    /* "initrd": null: the kernel needs none (the test guests); the image then has no file. */
+    if (rc == 0 && json_is_null(json_object_get(root, "initrd"))) {
+        free(img->initrd_path);
+        img->initrd_path = NULL;
+    }
     json_decref(root);
     free(path);
     return rc;
@@ -210,9 +215,9 @@ int launcher_image_load(const char *dir, struct launcher_image *img)
         img->dir[--len] = '\0';
     img->kernel_path = tinyx_xasprintf("%s/kernel", img->dir);
     img->initrd_path = tinyx_xasprintf("%s/initrd", img->dir);
-    if (check_file(img->kernel_path, "kernel", &img->kernel_bytes) < 0 ||
-        check_file(img->initrd_path, "initrd", &img->initrd_bytes) < 0 || load_cmdline(img) < 0 ||
-        load_manifest(img) < 0) {
+    if (check_file(img->kernel_path, "kernel", &img->kernel_bytes) < 0 || load_cmdline(img) < 0 ||
+        load_manifest(img) < 0 ||
+        (img->initrd_path && check_file(img->initrd_path, "initrd", &img->initrd_bytes) < 0)) {
         launcher_image_free(img);
         return TINYX_EXIT_IMAGE;
     }

@@ -15,9 +15,9 @@
 struct launcher_image {
     char *dir;
     char *kernel_path;
-    char *initrd_path;
-    char *cmdline; /* the cmdline file's one line, without the newline */
-    char *name;    /* manifest "name", or the directory's base name */
+    char *initrd_path; /* NULL when the manifest says "initrd": null */
+    char *cmdline;     /* the cmdline file's one line, without the newline */
+    char *name;        /* manifest "name", or the directory's base name */
     uint64_t kernel_bytes;
     uint64_t initrd_bytes;
     unsigned memory_mb; /* app.memory_mb; 0 when the manifest does not say */

@@ -1,0 +1,50 @@
+/* vdev_net.h: the virtio-net device of tinyx-kvm (--net=TAP[,mac=..][,bridge=BR]) over a tap. */
+#ifndef LAUNCHER_VDEV_NET_H
+#define LAUNCHER_VDEV_NET_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launcher/virtio_mmio.h"
+
+#define LAUNCHER_VDEV_NET_RXQ 0u
+#define LAUNCHER_VDEV_NET_TXQ 1u
+/* Largest frame moved either way: a 64 KiB MTU plus Ethernet and VLAN headers. Bigger reads
+ * are truncated and dropped. */
+#define LAUNCHER_VDEV_NET_FRAME_MAX (65535u + 18u)
+
+struct launcher_vdev_net_config {
+    char tap[IFNAMSIZ];    /* name, or a pattern such as "tap%d" the kernel completes */
+    char bridge[IFNAMSIZ]; /* "" = none */
+    uint8_t mac[6];
+    bool have_mac;
+};
+
+/* Parse "TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]". 0, or -1 with a message. */
+int launcher_vdev_net_parse(const char *value, struct launcher_vdev_net_config *cfg);
+/* The MAC used without mac=: locally administered 02:74:78 ("tx") + a hash of the tap name. */
+void launcher_vdev_net_default_mac(const char *ifname, uint8_t mac[6]);
+/* Create (or attach to) tap `name` (IFF_TAP | IFF_NO_PI, non-blocking); ifname gets the real
+ * name. Returns the fd, or -1 with a message. */
+int launcher_vdev_net_open_tap(const char *name, char ifname[IFNAMSIZ]);
+
+struct launcher_vdev_net {
+    struct launcher_virtio_mmio mmio;
+    int fd; /* a tap, or any fd that reads and writes whole frames (tests: a socketpair) */
+    /* One frame read from fd that waits for a guest receive buffer. */
+    uint8_t frame[LAUNCHER_VDEV_NET_FRAME_MAX + 1];
+    size_t frame_len;
+    uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+};
+
+/* A net device over fd (not attached to a slot yet; takes ownership of fd). */
+struct launcher_vdev_net *launcher_vdev_net_create(struct launcher_vmm *v, int fd,
+                                                   const uint8_t mac[6]);
+/* fd is readable (the I/O thread calls this): frames go to the guest, or are dropped when it
+ * has no buffers, so a readable fd never makes the I/O thread spin. */
+void launcher_vdev_net_readable(struct launcher_vdev_net *n);
+void launcher_vdev_net_destroy(struct launcher_vdev_net *n);
+
+#endif

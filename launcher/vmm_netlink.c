@@ -1,0 +1,111 @@
+/* vmm_netlink.c: rtnetlink helpers for the monitor's taps: enslave to a bridge, bring up. */
+#include "launcher/vmm_netlink.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "tinyx/util.h"
+
+/* The kernel answers at once; a bound keeps a wedged socket from hanging the monitor. */
+#define NETLINK_TIMEOUT_S 2
+
+struct link_request {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+    uint8_t attrs[RTA_SPACE(sizeof(uint32_t))];
+};
+
+/* Send one request and wait for its acknowledgement. Returns 0 or a negative errno. */
+static int netlink_transact(struct nlmsghdr *request)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -errno;
+    struct timeval timeout = {.tv_sec = NETLINK_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    int result = -EPROTO;
+    if (sendto(fd, request, request->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) <
+        0) {
+        result = -errno;
+        goto out;
+    }
+    /* Replies to other requests cannot arrive on a fresh socket, but skip any that do. */
+    for (int tries = 0; tries < 8; tries++) {
+        union {
+            struct nlmsghdr nh;
+            uint8_t bytes[8192];
+        } reply;
+        ssize_t got = recv(fd, &reply, sizeof(reply), 0);
+        if (got < 0) {
+            result = errno == EAGAIN ? -ETIMEDOUT : -errno;
+            goto out;
+        }
+        size_t left = (size_t)got;
+        for (struct nlmsghdr *nh = &reply.nh; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+            if (nh->nlmsg_seq != request->nlmsg_seq || nh->nlmsg_type != NLMSG_ERROR)
+                continue;
+            if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+                goto out;
+            const struct nlmsgerr *err = NLMSG_DATA(nh);
+            result = err->error; /* 0: acknowledged */
+            goto out;
+        }
+    }
+out:
+    close(fd);
+    return result;
+}
+
+int launcher_netlink_link_up(const char *ifname, const char *master)
+{
+    unsigned index = if_nametoindex(ifname);
+    if (index == 0)
+        return tinyx_err("network interface %s does not exist", ifname);
+    unsigned master_index = 0;
+    if (master) {
+        master_index = if_nametoindex(master);
+        if (master_index == 0)
+            return tinyx_err("bridge %s does not exist: create it first (ip link add %s type "
+                             "bridge && ip link set %s up), or leave out bridge=",
+                             master, master, master);
+    }
+
+    struct link_request req;
+    memset(&req, 0, sizeof(req));
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+    req.nh.nlmsg_type = RTM_NEWLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.nh.nlmsg_seq = 1;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = (int)index;
+    req.ifi.ifi_flags = IFF_UP;
+    req.ifi.ifi_change = IFF_UP;
+    if (master_index) {
+        struct rtattr *rta = (struct rtattr *)((uint8_t *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+        rta->rta_type = IFLA_MASTER;
+        rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
+        uint32_t value = master_index;
+        memcpy(RTA_DATA(rta), &value, sizeof(value));
+        req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+    }
+
+    int rc = netlink_transact(&req.nh);
+    if (rc == 0)
+        return 0;
+    errno = -rc;
+    if (rc == -EPERM)
+        return tinyx_errno("cannot configure %s: needs CAP_NET_ADMIN (run as root)", ifname);
+    if (master)
+        return tinyx_errno("cannot attach %s to %s and bring it up (is %s a bridge?)", ifname,
+                           master, master);
+    return tinyx_errno("cannot bring %s up", ifname);
+}

@@ -1,0 +1,9 @@
+/* vmm_netlink.h: rtnetlink helpers for the monitor's taps (no `ip`, no scripts). */
+#ifndef LAUNCHER_VMM_NETLINK_H
+#define LAUNCHER_VMM_NETLINK_H
+
+/* Attach interface ifname to the existing bridge master (when master is not NULL) and bring
+ * ifname up, with one RTM_NEWLINK request. 0, or -1 with a message saying what to fix. */
+int launcher_netlink_link_up(const char *ifname, const char *master);
+
+#endif
