@@ -73,8 +73,8 @@ static void on_progress(void *ud, const struct kmin_progress *p)
     /* The engine also reports at the start and at the end, outside any trial. */
     if (p->trials == 0 || tinyx_str_starts(doing, "starting") || !strcmp(doing, "done") ||
         tinyx_str_ends(doing, "budget") || tinyx_str_starts(doing, "stopped")) {
-        tinyx_info("kconfig-min: %s (%zu removed, %zu kept, %zu left, %zu trials, %.1f min)",
-                   doing, p->removed, p->kept, p->undecided, p->trials, p->elapsed_s / 60.0);
+        tinyx_info("kconfig-min: %s (%zu removed, %zu kept, %zu left, %zu trials, %.1f min)", doing,
+                   p->removed, p->kept, p->undecided, p->trials, p->elapsed_s / 60.0);
         return;
     }
     char eta[32] = "?";
