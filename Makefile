@@ -95,7 +95,7 @@ $(B)/libinit-host.a: $(INIT_HOST_OBJS)
 $(B)/bin/tinyx: $(B)/obj/tinyx/main.o $(B)/libkmin.a $(B)/libtinyx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS)
-$(B)/bin/tinyx-launch: $(B)/obj/launcher/main.o $(B)/liblauncher.a $(B)/libtinyx.a
+$(B)/bin/tinyx-launch: $(B)/obj/launcher/main.o $(B)/liblauncher.a $(B)/libvmm.a $(B)/libtinyx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -2,8 +2,10 @@
 #ifndef LAUNCHER_BACKEND_H
 #define LAUNCHER_BACKEND_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "launcher/kernel.h"
@@ -14,6 +16,29 @@ struct launcher_port_forward {
     int host_port;
 };
 
+/* A device the user asked for (`run --net` / `--blk`), created by the backend in its own way:
+ * tinyx-kvm's --net/--blk, or QEMU's -netdev tap / -drive with virtio-mmio devices. */
+enum launcher_vm_device_kind {
+    LAUNCHER_VM_DEVICE_NET, /* virtio-net over a host tap */
+    LAUNCHER_VM_DEVICE_BLK, /* virtio-blk over a raw disk image */
+};
+
+struct launcher_vm_device {
+    enum launcher_vm_device_kind kind;
+    union {
+        struct {
+            char tap[IFNAMSIZ];    /* a name, or a pattern with one %d the kernel completes */
+            char bridge[IFNAMSIZ]; /* an existing bridge to attach the tap to; "": none */
+            bool have_mac;         /* false: the backend derives one from the tap name */
+            uint8_t mac[6];
+        } net;
+        struct {
+            char *path; /* the disk image (owned by whoever filled the device in) */
+            bool read_only;
+        } blk;
+    };
+};
+
 /* What to boot. The backend appends its per-instance kernel parameters (guest network,
  * clock hints) to cmdline, then append. It makes sure a guest kernel panic ends the VM
  * (panic=-1 unless the command line sets panic=). */
@@ -22,10 +47,14 @@ struct launcher_vm_spec {
     const char *initrd_path;
     const char *cmdline; /* the image's command line */
     const char *append;  /* extra words from the user, last so they win; NULL: none */
-    enum launcher_virtio_mmio virtio_mmio; /* how the kernel finds the virtio-mmio devices */
+    enum launcher_virtio_discovery virtio_mmio; /* how the kernel finds the virtio-mmio devices */
     unsigned memory_mb;
     const struct launcher_port_forward *forwards;
     size_t n_forwards;
+    /* Extra devices, in the order given. A net device replaces the user-mode network: the
+     * caller never asks for port forwards together with one. */
+    const struct launcher_vm_device *devices;
+    size_t n_devices;
     const char *accel; /* as chosen by the backend's prepare() */
 };
 

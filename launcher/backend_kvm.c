@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "launcher/backend_kvm.h"
 #include "launcher/hostinfo.h"
 #include "launcher/kernel.h"
+#include "launcher/layout.h"
 #include "launcher/vmm.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/strvec.h"
@@ -30,6 +32,7 @@
 #define REPORT_CHILD_FD 4
 /* tinyx-kvm's --mem limit (LAYOUT_RAM_MAX). */
 #define MAX_MEMORY_MB 3072u
+#define MIB           (1024ull * 1024)
 /* stop(): SIGTERM lets tinyx-kvm write out the console and close its devices; a monitor that
  * does not end by then is killed. */
 #define STOP_GRACE_MS 200
@@ -88,61 +91,143 @@ static int kvm_prepare(const char *requested, const char **accel_out, char *note
     return 0;
 }
 
-/* What the notes of an ELF kernel say. */
-struct kernel_notes {
-    bool pvh_entry; /* Xen's PHYS32_ENTRY note: tinyx-kvm can boot it */
-    bool is_linux;  /* a note called "Linux" (every vmlinux since 5.x carries its build-salt
-                     note), or Xen's GUEST_OS note saying "linux" */
+/* What an ELF kernel's headers and notes say. */
+struct kernel_elf {
+    bool pvh_entry;    /* Xen's PHYS32_ENTRY note: tinyx-kvm can boot it */
+    bool is_linux;     /* a note called "Linux" (every vmlinux since 5.x carries its build-salt
+                        * note), or Xen's GUEST_OS note saying "linux" */
+    uint64_t load_end; /* the highest p_paddr + p_memsz of its PT_LOAD segments */
+    char broken[300];  /* why it is not a whole ELF file; "" when it is */
 };
 
-static void scan_notes(Elf *e, size_t nph, struct kernel_notes *out)
+static void scan_notes(Elf *e, const GElf_Phdr *ph, struct kernel_elf *out)
 {
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE || !ph.p_filesz)
-            continue;
-        Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-        if (!d)
-            continue;
-        GElf_Nhdr nh;
-        size_t name_off, desc_off;
-        for (size_t off = 0; off < d->d_size;) {
-            size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
-            if (!next)
-                break;
-            const char *name = (const char *)d->d_buf + name_off;
-            const char *desc = (const char *)d->d_buf + desc_off;
-            bool xen = nh.n_namesz == sizeof(NOTE_XEN) && !memcmp(name, NOTE_XEN, sizeof(NOTE_XEN));
-            if (nh.n_namesz == sizeof(NOTE_LINUX) && !memcmp(name, NOTE_LINUX, sizeof(NOTE_LINUX)))
-                out->is_linux = true;
-            if (xen && nh.n_type == XEN_GUEST_OS && nh.n_descsz >= 5 &&
-                !strncasecmp(desc, "linux", 5))
-                out->is_linux = true;
-            if (xen && nh.n_type == XEN_PHYS32_ENTRY)
-                out->pvh_entry = true;
-            off = next;
-        }
+    Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph->p_offset, ph->p_filesz, ELF_T_NHDR);
+    if (!d)
+        return;
+    GElf_Nhdr nh;
+    size_t name_off, desc_off;
+    for (size_t off = 0; off < d->d_size;) {
+        size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
+        if (!next)
+            break;
+        const char *name = (const char *)d->d_buf + name_off;
+        const char *desc = (const char *)d->d_buf + desc_off;
+        bool xen = nh.n_namesz == sizeof(NOTE_XEN) && !memcmp(name, NOTE_XEN, sizeof(NOTE_XEN));
+        if (nh.n_namesz == sizeof(NOTE_LINUX) && !memcmp(name, NOTE_LINUX, sizeof(NOTE_LINUX)))
+            out->is_linux = true;
+        if (xen && nh.n_type == XEN_GUEST_OS && nh.n_descsz >= 5 && !strncasecmp(desc, "linux", 5))
+            out->is_linux = true;
+        if (xen && nh.n_type == XEN_PHYS32_ENTRY)
+            out->pvh_entry = true;
+        off = next;
     }
 }
 
-/* 1 and *notes filled for an ELF file, 0 for anything else. */
-static int read_elf_notes(const char *path, struct kernel_notes *notes)
+/* Every program header, and the bytes of the segments tinyx-kvm reads, inside the file. */
+static void scan_segments(Elf *e, uint64_t file_size, struct kernel_elf *out)
 {
-    memset(notes, 0, sizeof(*notes));
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return 0;
+    GElf_Ehdr eh;
+    size_t nph = 0;
+    if (!gelf_getehdr(e, &eh) || elf_getphdrnum(e, &nph) != 0) {
+        snprintf(out->broken, sizeof(out->broken), "%s", elf_errmsg(-1));
+        return;
+    }
+    /* libelf says nothing about program headers past the end of a truncated file (and may
+     * then report none at all): check the header's own numbers. */
+    if (eh.e_phnum != PN_XNUM)
+        nph = eh.e_phnum;
+    uint64_t ph_bytes = (uint64_t)nph * eh.e_phentsize;
+    if (eh.e_phoff > file_size || ph_bytes > file_size - eh.e_phoff) {
+        snprintf(out->broken, sizeof(out->broken),
+                 "its program headers end at offset %llu and the file has %llu bytes: truncated?",
+                 (unsigned long long)(eh.e_phoff + ph_bytes), (unsigned long long)file_size);
+        return;
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph)) {
+            snprintf(out->broken, sizeof(out->broken), "program header %zu: %s", i, elf_errmsg(-1));
+            return;
+        }
+        if ((ph.p_type != PT_LOAD && ph.p_type != PT_NOTE) || !ph.p_filesz)
+            continue;
+        if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset) {
+            snprintf(out->broken, sizeof(out->broken),
+                     "segment %zu needs bytes up to offset %llu and the file has %llu bytes: "
+                     "truncated?",
+                     i, (unsigned long long)ph.p_offset + (unsigned long long)ph.p_filesz,
+                     (unsigned long long)file_size);
+            return;
+        }
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph))
+            continue;
+        if (ph.p_type == PT_LOAD && ph.p_paddr + ph.p_memsz > out->load_end)
+            out->load_end = ph.p_paddr + ph.p_memsz;
+        if (ph.p_type == PT_NOTE && ph.p_filesz)
+            scan_notes(e, &ph, out);
+    }
+}
+
+/* 1 with *k filled for a file that starts with the ELF magic (k->broken set when it is not a
+ * whole ELF file), 0 for anything else. */
+static int read_kernel_elf(const char *path, struct kernel_elf *k)
+{
+    memset(k, 0, sizeof(*k));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-    size_t nph = 0;
-    int is_elf = e && elf_kind(e) == ELF_K_ELF && elf_getphdrnum(e, &nph) == 0;
-    if (is_elf)
-        scan_notes(e, nph, notes);
+    struct stat st;
+    unsigned char magic[SELFMAG];
+    if (fstat(fd, &st) < 0 || pread(fd, magic, SELFMAG, 0) != SELFMAG ||
+        memcmp(magic, ELFMAG, SELFMAG)) {
+        close(fd);
+        return 0;
+    }
+    Elf *e = elf_version(EV_CURRENT) == EV_NONE ? NULL : elf_begin(fd, ELF_C_READ, NULL);
+    unsigned char cls = 0;
+    bool whole_header =
+        pread(fd, &cls, 1, EI_CLASS) == 1 &&
+        (uint64_t)st.st_size >= (cls == ELFCLASS32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr));
+    if (!whole_header)
+        snprintf(k->broken, sizeof(k->broken), "%lld bytes, shorter than an ELF header: truncated?",
+                 (long long)st.st_size);
+    else if (!e || elf_kind(e) != ELF_K_ELF)
+        snprintf(k->broken, sizeof(k->broken), "libelf cannot read it: %s", elf_errmsg(-1));
+    else
+        scan_segments(e, (uint64_t)st.st_size, k);
     if (e)
         elf_end(e);
     close(fd);
-    return is_elf;
+    return 1;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t align)
+{
+    return (v + align - 1) & ~(align - 1);
+}
+
+/* The initrd goes page-aligned at the top of RAM, above the kernel (tinyx-kvm's rule,
+ * vmm_pvh.c): one that does not fit is refused here, with the --mem that would do. */
+static int check_initrd_fits(const struct launcher_vm_spec *spec, uint64_t kernel_end)
+{
+    struct stat st;
+    if (!spec->initrd_path || stat(spec->initrd_path, &st) < 0)
+        return 0; /* none, or the monitor says what is wrong with it */
+    uint64_t mem = (uint64_t)spec->memory_mb * MIB, size = (uint64_t)st.st_size;
+    uint64_t lowest = align_up(kernel_end, LAYOUT_INITRD_ALIGN);
+    if (size <= mem && ((mem - size) & ~(uint64_t)(LAYOUT_INITRD_ALIGN - 1)) >= lowest)
+        return 0;
+    uint64_t need = lowest + align_up(size, LAYOUT_INITRD_ALIGN);
+    char human[32];
+    tinyx_err("the initrd %s (%s) does not fit in %u MiB of guest RAM above the kernel (which "
+              "ends at %.1f MiB): give --mem %llu or more",
+              spec->initrd_path, tinyx_human_size(size, human, sizeof(human)), spec->memory_mb,
+              (double)kernel_end / MIB, (unsigned long long)((need + MIB - 1) / MIB));
+    return TINYX_EXIT_USAGE;
 }
 
 /* What this host's KVM and tinyx-kvm cannot boot is refused here, before any process starts,
@@ -151,14 +236,19 @@ static int read_elf_notes(const char *path, struct kernel_notes *notes)
 static int check_bootable(const struct launcher_vm_spec *spec)
 {
     char why[512];
-    struct kernel_notes notes;
-    bool is_elf = read_elf_notes(spec->kernel_path, &notes);
+    struct kernel_elf elf;
+    bool is_elf = read_kernel_elf(spec->kernel_path, &elf);
     enum launcher_kernel_format format = LAUNCHER_KERNEL_PVH_ELF;
     if (!is_elf && launcher_kernel_probe(spec->kernel_path, &format, NULL, why, sizeof(why)) < 0) {
         tinyx_err("%s", why); /* missing, unreadable, or neither ELF nor bzImage */
         return TINYX_EXIT_IMAGE;
     }
-    bool linux_kernel = is_elf ? notes.is_linux : format == LAUNCHER_KERNEL_BZIMAGE;
+    if (is_elf && elf.broken[0]) {
+        tinyx_err("kernel %s is a corrupt ELF file (%s); rebuild it or copy it again",
+                  spec->kernel_path, elf.broken);
+        return TINYX_EXIT_IMAGE;
+    }
+    bool linux_kernel = is_elf ? elf.is_linux : format == LAUNCHER_KERNEL_BZIMAGE;
     if (linux_kernel && launcher_host_kvm(why, sizeof(why)) == LAUNCHER_KVM_SOFTWARE) {
         tinyx_err("the kvm backend cannot boot %s: it is a Linux kernel, and %s (it would stall "
                   "in instruction emulation); use --backend qemu",
@@ -171,7 +261,7 @@ static int check_bootable(const struct launcher_vm_spec *spec)
                   spec->kernel_path);
         return TINYX_EXIT_IMAGE;
     }
-    if (!notes.pvh_entry) {
+    if (!elf.pvh_entry) {
         tinyx_err("the kvm backend boots PVH ELF kernels, and %s has no PVH entry note (ELF note "
                   "\"Xen\", type %d): build Linux with CONFIG_PVH=y, or use --backend qemu",
                   spec->kernel_path, XEN_PHYS32_ENTRY);
@@ -188,7 +278,12 @@ static int check_bootable(const struct launcher_vm_spec *spec)
                   MAX_MEMORY_MB, spec->memory_mb);
         return TINYX_EXIT_USAGE;
     }
-    return 0;
+    if (spec->n_devices > LAYOUT_VIRTIO_MAX_DEVICES) {
+        tinyx_err("the kvm backend gives a guest at most %u devices (asked: %zu)",
+                  LAYOUT_VIRTIO_MAX_DEVICES, spec->n_devices);
+        return TINYX_EXIT_USAGE;
+    }
+    return check_initrd_fits(spec, elf.load_end);
 }
 
 /* Whether the kernel command line has parameter name, bare or as name=VALUE. */
@@ -228,6 +323,26 @@ static char *build_cmdline(const struct launcher_vm_spec *spec)
     return cmdline;
 }
 
+/* tinyx-kvm's option for a device: --net=TAP[,mac=..][,bridge=BR] or --blk=FILE[,ro]. */
+static char *device_option(const struct launcher_vm_device *d)
+{
+    if (d->kind == LAUNCHER_VM_DEVICE_BLK) {
+        /* tinyx-kvm reads a trailing ",ro" or ",rw" as the mode: a file whose own name ends
+         * that way gets an explicit ",rw" after it. */
+        bool ambiguous = tinyx_str_ends(d->blk.path, ",ro") || tinyx_str_ends(d->blk.path, ",rw");
+        return tinyx_xasprintf("--blk=%s%s", d->blk.path,
+                               d->blk.read_only ? ",ro"
+                               : ambiguous      ? ",rw"
+                                                : "");
+    }
+    char mac[32] = "";
+    if (d->net.have_mac)
+        snprintf(mac, sizeof(mac), ",mac=%02x:%02x:%02x:%02x:%02x:%02x", d->net.mac[0],
+                 d->net.mac[1], d->net.mac[2], d->net.mac[3], d->net.mac[4], d->net.mac[5]);
+    return tinyx_xasprintf("--net=%s%s%s%s", d->net.tap, mac, d->net.bridge[0] ? ",bridge=" : "",
+                           d->net.bridge);
+}
+
 static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
 {
     tinyx_strvec_push(av, kvm_program());
@@ -245,6 +360,8 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     tinyx_strvec_push(av, "1");
     tinyx_strvec_push(av, "--timer-fd");
     tinyx_strvec_pushf(av, "%d", TIMER_CHILD_FD);
+    for (size_t i = 0; i < spec->n_devices; i++)
+        tinyx_strvec_push_owned(av, device_option(&spec->devices[i]));
 }
 
 static void close_fd(int *fd)

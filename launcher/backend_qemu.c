@@ -2,18 +2,23 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/if_tun.h>
+
 #include "initramfs/boot_abi.h"
 #include "launcher/backend.h"
 #include "launcher/hostinfo.h"
+#include "launcher/vmm_netlink.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/proc.h"
 #include "tinyx/strvec.h"
@@ -28,6 +33,13 @@
 #define TIMER_CHILD_FD 3
 /* Where the child reports a failed exec (close-on-exec, so QEMU never sees it). */
 #define REPORT_CHILD_FD 4
+/* The taps of --net, in order, from this descriptor up (-netdev tap,fd=N). */
+#define TAP_CHILD_FD 5
+/* Every descriptor the child passes on is first moved above this, so no dup2 onto a target
+ * number overwrites a source still to be moved. */
+#define CHILD_FD_FLOOR 64
+/* More --net devices than this are refused (run_opts allows 8 devices in all). */
+#define MAX_TAPS 16
 
 struct qemu_vm {
     pid_t pid;
@@ -105,7 +117,129 @@ static bool has_param(const char *cmdline, const char *name)
     return false;
 }
 
-static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
+/* The MAC a tap's guest gets without mac=: tinyx-kvm's rule (vdev_net.c), so a guest keeps its
+ * address across backends and two VMs on one bridge differ (QEMU's own default is the same
+ * 52:54:00:12:34:56 in every process). 02:74:78 ("tx", locally administered) + FNV-1a. */
+static void default_mac(const char *ifname, uint8_t mac[6])
+{
+    uint32_t hash = 2166136261u;
+    for (const char *p = ifname; *p; p++)
+        hash = (hash ^ (uint8_t)*p) * 16777619u;
+    mac[0] = 0x02;
+    mac[1] = 0x74;
+    mac[2] = 0x78;
+    mac[3] = (uint8_t)(hash >> 16);
+    mac[4] = (uint8_t)(hash >> 8);
+    mac[5] = (uint8_t)hash;
+}
+
+/* Create (or open) the tap with TUNSETIFF, as tinyx-kvm does, bring it up and attach it to
+ * its bridge over rtnetlink: QEMU gets the open descriptor, so no script runs and the tap is
+ * ready before the guest starts. A tap created here is gone once QEMU and we have closed it.
+ * Returns the descriptor with its real name in ifname, or -1 after a message (*code set). */
+static int open_tap(const struct launcher_vm_device *d, char ifname[IFNAMSIZ], int *code)
+{
+    *code = TINYX_EXIT_ENV;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return tinyx_err("--net: /dev/net/tun is missing: load the tun module (modprobe tun)");
+        return tinyx_errno("--net: cannot open /dev/net/tun (taps need root or CAP_NET_ADMIN)");
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->net.tap);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        if (e == EPERM)
+            return tinyx_errno("--net: cannot create tap %s: needs CAP_NET_ADMIN (run as root)",
+                               d->net.tap);
+        *code = TINYX_EXIT_USAGE;
+        if (e == EBUSY)
+            return tinyx_errno("--net: tap %s is in use (by another VM?): pick another name",
+                               d->net.tap);
+        if (e == EINVAL)
+            return tinyx_errno("--net: cannot use %s as a tap (an interface of another kind has "
+                               "that name?)",
+                               d->net.tap);
+        return tinyx_errno("--net: cannot create tap %s", d->net.tap);
+    }
+    snprintf(ifname, IFNAMSIZ, "%s", ifr.ifr_name);
+    if (launcher_netlink_link_up(ifname, d->net.bridge[0] ? d->net.bridge : NULL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void close_taps(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+/* QEMU's -drive takes "," as a separator: a comma in a file name is written twice. */
+static char *drive_path(const char *path)
+{
+    size_t commas = 0;
+    for (const char *p = path; *p; p++)
+        commas += *p == ',';
+    char *out = tinyx_xmalloc(strlen(path) + commas + 1), *w = out;
+    for (const char *p = path; *p; p++) {
+        *w++ = *p;
+        if (*p == ',')
+            *w++ = ',';
+    }
+    *w = '\0';
+    return out;
+}
+
+/* The --net and --blk devices: tap k is descriptor TAP_CHILD_FD + k in QEMU, taps[k] its name. */
+static void push_devices(const struct launcher_vm_spec *spec, char (*taps)[IFNAMSIZ],
+                         struct strvec *av)
+{
+    size_t n_net = 0, n_blk = 0;
+    for (size_t i = 0; i < spec->n_devices; i++) {
+        const struct launcher_vm_device *d = &spec->devices[i];
+        if (d->kind == LAUNCHER_VM_DEVICE_BLK) {
+            char *path = drive_path(d->blk.path);
+            tinyx_strvec_push(av, "-drive");
+            tinyx_strvec_pushf(av, "file=%s,format=raw,if=none,id=blk%zu%s", path, n_blk,
+                               d->blk.read_only ? ",readonly=on" : "");
+            tinyx_strvec_push(av, "-device");
+            tinyx_strvec_pushf(av, "virtio-blk-device,drive=blk%zu", n_blk);
+            free(path);
+            n_blk++;
+            continue;
+        }
+        uint8_t mac[6];
+        if (d->net.have_mac)
+            memcpy(mac, d->net.mac, sizeof(mac));
+        else
+            default_mac(taps[n_net], mac);
+        tinyx_strvec_push(av, "-netdev");
+        tinyx_strvec_pushf(av, "tap,id=net%zu,fd=%zu", n_net, TAP_CHILD_FD + n_net);
+        tinyx_strvec_push(av, "-device");
+        tinyx_strvec_pushf(av, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+                           n_net, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+        n_net++;
+    }
+}
+
+static bool has_net_device(const struct launcher_vm_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_devices; i++)
+        if (spec->devices[i].kind == LAUNCHER_VM_DEVICE_NET)
+            return true;
+    return false;
+}
+
+static void build_argv(const struct launcher_vm_spec *spec, char (*taps)[IFNAMSIZ],
+                       struct strvec *av)
 {
     tinyx_strvec_push(av, qemu_program());
     tinyx_strvec_push(av, "-M");
@@ -142,8 +276,9 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     /* Per-instance parameters: the slirp network, and the TSC frequency, without which
      * Debian's kernel can hang calibrating the TSC under TCG. */
     /* An app that listens on no port gets no network device and no address: its kernel may
-     * have no network stack at all. */
-    bool network = spec->n_forwards > 0;
+     * have no network stack at all. With --net the guest is on a tap instead: no user-mode
+     * network, and the address is the user's to give (tinyx.ip=). */
+    bool network = spec->n_forwards > 0 && !has_net_device(spec);
     char *cmdline = network ? tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP
                                               " " BOOT_ABI_CMDLINE_GW GUEST_GW
                                               " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
@@ -189,6 +324,7 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
         tinyx_strvec_push(av, "-device");
         tinyx_strvec_push(av, "virtio-net-device,netdev=n0");
     }
+    push_devices(spec, taps, av);
     tinyx_strvec_push(av, "-device");
     tinyx_strvec_pushf(av, "isa-debug-exit,iobase=0x%x,iosize=0x01", BOOT_ABI_EXIT_PORT);
     /* QEMU reopens the pipe through /proc: every byte the guest writes to the boot-timer port
@@ -208,7 +344,7 @@ static void close_fd(int *fd)
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int timer_w,
-                       int report_w)
+                       int report_w, const int *tap_fds, size_t n_taps)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -221,21 +357,31 @@ static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int 
     if (getppid() != parent)
         _exit(127);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* Move the pipe ends above the target numbers first so no dup2 overwrites a source. */
-    int c = fcntl(console_w, F_DUPFD_CLOEXEC, 10);
-    int l = fcntl(log_w, F_DUPFD_CLOEXEC, 10);
-    int t = fcntl(timer_w, F_DUPFD_CLOEXEC, 10);
-    int r = fcntl(report_w, F_DUPFD_CLOEXEC, 10);
-    if (devnull < 0 || c < 0 || l < 0 || t < 0 || r < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-        dup2(c, STDOUT_FILENO) < 0 || dup2(l, STDERR_FILENO) < 0 || dup2(t, TIMER_CHILD_FD) < 0 ||
-        dup3(r, REPORT_CHILD_FD, O_CLOEXEC) < 0) {
+    /* Move the pipe ends and taps above the target numbers first so no dup2 overwrites a
+     * source. */
+    int c = fcntl(console_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
+    int l = fcntl(log_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
+    int t = fcntl(timer_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
+    int r = fcntl(report_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
+    int taps[MAX_TAPS];
+    bool ok = devnull >= 0 && c >= 0 && l >= 0 && t >= 0 && r >= 0;
+    for (size_t i = 0; i < n_taps; i++) {
+        taps[i] = fcntl(tap_fds[i], F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
+        ok = ok && taps[i] >= 0;
+    }
+    ok = ok && dup2(devnull, STDIN_FILENO) >= 0 && dup2(c, STDOUT_FILENO) >= 0 &&
+         dup2(l, STDERR_FILENO) >= 0 && dup2(t, TIMER_CHILD_FD) >= 0 &&
+         dup3(r, REPORT_CHILD_FD, O_CLOEXEC) >= 0;
+    for (size_t i = 0; ok && i < n_taps; i++)
+        ok = dup2(taps[i], TAP_CHILD_FD + (int)i) >= 0;
+    if (!ok) {
         err = errno;
         ssize_t w = write(report_w, &err, sizeof(err));
         (void)w;
         _exit(127);
     }
-    /* QEMU gets exactly stdin, stdout, stderr and the timer pipe. */
-    syscall(SYS_close_range, REPORT_CHILD_FD + 1, ~0U, 0);
+    /* QEMU gets exactly stdin, stdout, stderr, the timer pipe and the taps. */
+    syscall(SYS_close_range, TAP_CHILD_FD + (unsigned)n_taps, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -246,10 +392,44 @@ static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int 
     _exit(127);
 }
 
+/* Open every --net tap (all or none). Returns 0, or the exit code after a message. */
+static int open_taps(const struct launcher_vm_spec *spec, int *fds, char (*names)[IFNAMSIZ],
+                     size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < spec->n_devices; i++) {
+        const struct launcher_vm_device *d = &spec->devices[i];
+        if (d->kind != LAUNCHER_VM_DEVICE_NET)
+            continue;
+        int code = TINYX_EXIT_USAGE;
+        int fd = *n == MAX_TAPS ? tinyx_err("at most %d --net devices", MAX_TAPS)
+                                : open_tap(d, names[*n], &code);
+        if (fd < 0) {
+            close_taps(fds, *n);
+            *n = 0;
+            return code;
+        }
+        fds[(*n)++] = fd;
+    }
+    return 0;
+}
+
 static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm)
 {
+    if (spec->n_forwards && has_net_device(spec)) {
+        /* run.c refuses this pair; a caller that does not gets told, not a silent half. */
+        tinyx_err("the qemu backend forwards guest ports through its user-mode network, which "
+                  "--net replaces: leave out --net");
+        return TINYX_EXIT_USAGE;
+    }
+    int tap_fds[MAX_TAPS];
+    char tap_names[MAX_TAPS][IFNAMSIZ];
+    size_t n_taps = 0;
+    int rc = open_taps(spec, tap_fds, tap_names, &n_taps);
+    if (rc != 0)
+        return rc;
     struct strvec av = STRVEC_INIT;
-    build_argv(spec, &av);
+    build_argv(spec, tap_names, &av);
     if (tinyx_verbosity >= 2) {
         char line[8192] = "";
         for (size_t i = 0; i < av.n; i++)
@@ -268,6 +448,7 @@ static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *v
             close_fd(&report[i]);
         }
         tinyx_strvec_free(&av);
+        close_taps(tap_fds, n_taps);
         return TINYX_EXIT_FAIL;
     }
 
@@ -278,9 +459,12 @@ static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *v
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(tinyx_strvec_argv(&av), parent, console[1], log[1], timer[1], report[1]);
+        exec_child(tinyx_strvec_argv(&av), parent, console[1], log[1], timer[1], report[1], tap_fds,
+                   n_taps);
     int fork_errno = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
+    /* QEMU holds the taps now; a tap we created goes away when it exits. */
+    close_taps(tap_fds, n_taps);
     close_fd(&console[1]);
     close_fd(&log[1]);
     close_fd(&timer[1]);
@@ -404,7 +588,7 @@ static void qemu_release(struct launcher_vm *vm)
 
 const struct launcher_backend launcher_backend_qemu = {
     .name = "qemu",
-    .summary = "qemu-system-x86_64 -M microvm (TCG or KVM), user-mode networking",
+    .summary = "qemu-system-x86_64 -M microvm (TCG or KVM), user-mode networking or taps",
     .accels = "tcg|kvm",
     .ports_proxied = true,
     .prepare = qemu_prepare,

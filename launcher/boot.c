@@ -422,6 +422,8 @@ static int watch(struct boot *b)
                                     .memory_mb = cfg->memory_mb,
                                     .forwards = res->forwards,
                                     .n_forwards = res->n_forwards,
+                                    .devices = cfg->devices,
+                                    .n_devices = cfg->n_devices,
                                     .accel = cfg->accel};
     b->t0 = tinyx_now_us();
     b->deadline = b->t0 + (uint64_t)(cfg->timeout_s * 1e6);

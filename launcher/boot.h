@@ -17,8 +17,10 @@ struct launcher_boot_config {
     const struct launcher_backend *backend;
     const char *accel;
     const char *kernel_path; /* the image's kernel or --kernel */
-    enum launcher_virtio_mmio virtio_mmio;
-    const char *append; /* --append words, or NULL */
+    enum launcher_virtio_discovery virtio_mmio;
+    const char *append;                       /* --append words, or NULL */
+    const struct launcher_vm_device *devices; /* --net, --blk */
+    size_t n_devices;
     unsigned memory_mb;
     double timeout_s;
     bool until_ready;   /* stop the VM once the check passes */

@@ -23,8 +23,8 @@ struct launcher_image {
     unsigned memory_mb; /* app.memory_mb; 0 when the manifest does not say */
     int *ports;         /* app.ports */
     size_t n_ports;
-    struct launcher_check check;           /* app.check (kind NONE when null or absent) */
-    enum launcher_virtio_mmio virtio_mmio; /* kernel.virtio_mmio (ACPI when absent) */
+    struct launcher_check check;                /* app.check (kind NONE when null or absent) */
+    enum launcher_virtio_discovery virtio_mmio; /* kernel.virtio_mmio (ACPI when absent) */
 };
 
 /* Load and validate. Returns 0, or after a message naming the file or manifest field:

@@ -22,12 +22,12 @@
 #define BZ_HEADER_OFF    0x202
 #define BZ_HEADER_MAGIC  "HdrS"
 
-const char *launcher_virtio_mmio_name(enum launcher_virtio_mmio mode)
+const char *launcher_virtio_mmio_name(enum launcher_virtio_discovery mode)
 {
     return mode == LAUNCHER_VIRTIO_MMIO_CMDLINE ? "cmdline" : "acpi";
 }
 
-int launcher_virtio_mmio_from_name(const char *name, enum launcher_virtio_mmio *out)
+int launcher_virtio_mmio_from_name(const char *name, enum launcher_virtio_discovery *out)
 {
     if (!strcmp(name, "acpi"))
         *out = LAUNCHER_VIRTIO_MMIO_ACPI;
@@ -113,8 +113,8 @@ static int probe_elf(int fd, const char *path, char *why, size_t why_len)
                   path, (unsigned)eh.e_machine);
     else if (!has_pvh_note(e, nph))
         rc = fail(why, why_len,
-                  "%s is an ELF file without the PVH entry note (Xen note %d), so QEMU cannot "
-                  "boot it; build the kernel with CONFIG_PVH=y, or give its bzImage",
+                  "%s is an ELF file without the PVH entry note (Xen note %d), so it cannot be "
+                  "booted directly; build the kernel with CONFIG_PVH=y, or give its bzImage",
                   path, PVH_NOTE_TYPE);
     if (e)
         elf_end(e);
@@ -149,7 +149,7 @@ int launcher_kernel_probe(const char *path, enum launcher_kernel_format *format,
             *format = LAUNCHER_KERNEL_BZIMAGE;
     } else {
         rc = fail(why, why_len,
-                  "%s is not a kernel QEMU can boot: neither a bzImage (no \"HdrS\" boot header) "
+                  "%s is not a bootable kernel: neither a bzImage (no \"HdrS\" boot header) "
                   "nor an ELF vmlinux",
                   path);
     }

@@ -6,15 +6,15 @@
 #include <stdint.h>
 
 /* How the guest kernel discovers the VM's virtio-mmio devices (manifest kernel.virtio_mmio). */
-enum launcher_virtio_mmio {
+enum launcher_virtio_discovery {
     LAUNCHER_VIRTIO_MMIO_ACPI = 0, /* from the ACPI tables (kernels with ACPI, e.g. Debian's) */
     LAUNCHER_VIRTIO_MMIO_CMDLINE,  /* from virtio_mmio.device= on the command line (no ACPI) */
 };
 
 /* "acpi" or "cmdline". */
-const char *launcher_virtio_mmio_name(enum launcher_virtio_mmio mode);
+const char *launcher_virtio_mmio_name(enum launcher_virtio_discovery mode);
 /* Parse a name as above. Returns 0, or -1 for an unknown name (no message). */
-int launcher_virtio_mmio_from_name(const char *name, enum launcher_virtio_mmio *out);
+int launcher_virtio_mmio_from_name(const char *name, enum launcher_virtio_discovery *out);
 
 enum launcher_kernel_format {
     LAUNCHER_KERNEL_BZIMAGE, /* the Linux x86 boot protocol ("HdrS") */

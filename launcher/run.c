@@ -1,9 +1,13 @@
 /* run.c: the `run` subcommand: boot an image once or --runs N times, report the measurements. */
+#include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "launcher/backend.h"
 #include "launcher/boot.h"
@@ -34,7 +38,7 @@ struct session {
     const char *accel;
     const char *kernel_path;
     uint64_t kernel_bytes;
-    enum launcher_virtio_mmio virtio_mmio;
+    enum launcher_virtio_discovery virtio_mmio;
     unsigned memory_mb;
 
     unsigned done; /* runs that ended (an interrupt can cut the series short) */
@@ -70,6 +74,100 @@ static int choose_kernel(struct session *s)
     return 0;
 }
 
+/* A disk image for --blk: a regular file or block device of at least one sector, readable, and
+ * writable unless read-only. Its path becomes absolute, so neither VMM reads a relative name
+ * as something else (QEMU takes "proto:name" as a protocol). */
+static int check_disk(struct launcher_vm_device *dev)
+{
+    const char *path = dev->blk.path;
+    char *abs = realpath(path, NULL);
+    struct stat st;
+    int rc = 0;
+    if (!abs || stat(abs, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            rc = tinyx_err("--blk: disk image %s does not exist", path);
+        else
+            rc = tinyx_errno("--blk: cannot use disk image %s", path);
+    } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        rc = tinyx_err("--blk: %s is neither a regular file nor a block device", path);
+    } else if (S_ISREG(st.st_mode) && st.st_size < 512) {
+        rc = tinyx_err("--blk: %s is smaller than one 512-byte sector (%lld bytes)", path,
+                       (long long)st.st_size);
+    } else if (access(abs, R_OK) < 0) {
+        rc = tinyx_errno("--blk: cannot read %s", path);
+    } else if (!dev->blk.read_only && access(abs, W_OK) < 0) {
+        rc = tinyx_errno("--blk: cannot write %s (add ,ro to attach it read-only)", path);
+    }
+    if (rc != 0) {
+        free(abs);
+        return TINYX_EXIT_USAGE;
+    }
+    free(dev->blk.path);
+    dev->blk.path = abs;
+    return 0;
+}
+
+/* What --net and --blk ask for, checked before any VM starts: disks that exist, bridges that
+ * exist, and no --net for an app whose ports the launcher would forward. */
+static int check_devices(struct session *s)
+{
+    const struct launcher_image *img = &s->img;
+    bool check_port =
+        img->check.kind == LAUNCHER_CHECK_TCP || img->check.kind == LAUNCHER_CHECK_HTTP;
+    for (size_t i = 0; i < s->opts.n_devices; i++) {
+        struct launcher_vm_device *dev = &s->opts.devices[i];
+        if (dev->kind == LAUNCHER_VM_DEVICE_BLK) {
+            int rc = check_disk(dev);
+            if (rc != 0)
+                return rc;
+            /* Two devices on one file would corrupt it (or fail on its lock). */
+            for (size_t k = 0; k < i; k++) {
+                const struct launcher_vm_device *old = &s->opts.devices[k];
+                if (old->kind == LAUNCHER_VM_DEVICE_BLK && !strcmp(old->blk.path, dev->blk.path)) {
+                    tinyx_err("--blk: %s is given twice; attach a disk image once", dev->blk.path);
+                    return TINYX_EXIT_USAGE;
+                }
+            }
+            continue;
+        }
+        if (dev->net.bridge[0] && if_nametoindex(dev->net.bridge) == 0) {
+            tinyx_err("--net: bridge %s does not exist: create it first (ip link add %s type "
+                      "bridge && ip link set %s up), or leave out bridge=",
+                      dev->net.bridge, dev->net.bridge, dev->net.bridge);
+            return TINYX_EXIT_USAGE;
+        }
+        if (img->n_ports > 0 || check_port) {
+            /* The launcher reaches guest ports through forwards on 127.0.0.1, which only a
+             * user-mode network provides; a tap replaces it. */
+            tinyx_err("--net: %s's app uses guest port %d, which the launcher reaches through a "
+                      "forward from 127.0.0.1 over the user-mode network; --net replaces that "
+                      "network with tap %s, so the two cannot be combined: leave out --net",
+                      img->name, img->n_ports > 0 ? img->ports[0] : img->check.port, dev->net.tap);
+            return TINYX_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* One line naming the devices, for the start-up message. */
+static void describe_devices(const struct session *s, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < s->opts.n_devices; i++) {
+        const struct launcher_vm_device *d = &s->opts.devices[i];
+        char what[600];
+        if (d->kind == LAUNCHER_VM_DEVICE_BLK)
+            snprintf(what, sizeof(what), "blk %s%s", d->blk.path,
+                     d->blk.read_only ? " (read-only)" : "");
+        else if (d->net.bridge[0])
+            snprintf(what, sizeof(what), "net on tap %s (bridge %s)", d->net.tap, d->net.bridge);
+        else
+            snprintf(what, sizeof(what), "net on tap %s", d->net.tap);
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", i ? ", " : "", what);
+    }
+}
+
 static int64_t median_of_longs(const int64_t *values, unsigned n)
 {
     struct launcher_stats st;
@@ -90,6 +188,8 @@ static int run_series(struct session *s)
         .kernel_path = s->kernel_path,
         .virtio_mmio = s->virtio_mmio,
         .append = s->opts.append,
+        .devices = s->opts.devices,
+        .n_devices = s->opts.n_devices,
         .memory_mb = s->memory_mb,
         .timeout_s = s->opts.timeout_s,
         .until_ready = s->opts.until_ready || (several && is_server(&s->img)),
@@ -206,6 +306,9 @@ static int run_command(struct session *s)
     rc = choose_kernel(s);
     if (rc != 0)
         return rc;
+    rc = check_devices(s);
+    if (rc != 0)
+        return rc;
     s->backend =
         s->opts.backend ? launcher_backend_find(s->opts.backend) : launcher_backend_default();
     if (!s->backend)
@@ -239,6 +342,11 @@ static int run_command(struct session *s)
                s->accel, s->memory_mb, s->opts.timeout_s, runs);
     if (note[0])
         tinyx_info("accel %s: %s", s->accel, note);
+    if (s->opts.n_devices) {
+        char devices[1024];
+        describe_devices(s, devices, sizeof(devices));
+        tinyx_info("devices: %s", devices);
+    }
 
     /* A closed stdout must not kill us before QEMU is stopped; Ctrl-C and SIGTERM set a flag
      * the boot loop checks. */

@@ -1,9 +1,11 @@
 /* run_opts.c: parse the options of `tinyx-launch run` and print its help. */
 #include "launcher/run_opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,15 @@ void launcher_run_usage(FILE *out)
             "                   or cmdline (no ACPI; QEMU lists them on the command line).\n"
             "                   Default: the manifest's kernel.virtio_mmio, else acpi\n"
             "  --append WORDS   extra kernel command-line words, after all others (repeatable)\n"
+            "  --net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]\n"
+            "                   a virtio-net device on host tap TAP: created when missing (then\n"
+            "                   gone when the VM ends), brought up, attached to the existing\n"
+            "                   bridge BR; no scripts. It replaces the user-mode network, so\n"
+            "                   no guest port is forwarded and the guest gets no address: give\n"
+            "                   one with --append tinyx.ip=ADDR/PREFIX. Needs CAP_NET_ADMIN.\n"
+            "                   Default MAC: 02:74:78 and 3 bytes hashed from the tap name\n"
+            "  --blk FILE[,ro]  a virtio-blk device on the raw disk image FILE (,ro: read-only)\n"
+            "                   --net and --blk are repeatable, %u devices at most in all\n"
             "  --runs N         boot N times, each in a fresh VM (1-%u, default 1); report the\n"
             "                   median, min and max of boot_us and ready_us. With N > 1 an app\n"
             "                   with a tcp/http check (or with ports and no check) is stopped\n"
@@ -62,16 +73,159 @@ void launcher_run_usage(FILE *out)
             "QEMU/KVM; 7 timeout; 8 broken image directory or manifest; 130 interrupted.\n"
             "With --runs N > 1: 0 when every run passed, else the first failed run's status.\n"
             "Environment: TINYX_QEMU  the QEMU binary (default qemu-system-x86_64 from PATH).\n",
-            LAUNCHER_RUN_DEFAULT_MEMORY_MB, LAUNCHER_RUN_DEFAULT_TIMEOUT_S, LAUNCHER_RUN_MAX_RUNS,
-            BOOT_ABI_TIMER_PORT);
+            LAUNCHER_RUN_DEFAULT_MEMORY_MB, LAUNCHER_RUN_DEFAULT_TIMEOUT_S,
+            LAUNCHER_RUN_MAX_DEVICES, LAUNCHER_RUN_MAX_RUNS, BOOT_ABI_TIMER_PORT);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    char msg[512];
-    snprintf(msg, sizeof(msg), fmt, arg);
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     tinyx_err("run: %s (see `tinyx-launch run --help`)", msg);
     return TINYX_EXIT_USAGE;
+}
+
+/* A network interface name the kernel takes: 1-15 bytes, no '/', ':', ',' '=' or spaces; with
+ * allow_pattern, one "%d" that the kernel turns into the first free number. */
+static bool valid_ifname(const char *name, bool allow_pattern)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+        return false;
+    const char *pct = strchr(name, '%');
+    if (pct && (!allow_pattern || pct[1] != 'd' || strchr(pct + 1, '%')))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (strchr("/:,=", *p) || isspace((unsigned char)*p) || !isprint((unsigned char)*p))
+            return false;
+    return true;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "XX:XX:XX:XX:XX:XX", six hex pairs. */
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+    if (strlen(text) != 17)
+        return false;
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_value(text[3 * i]), lo = hex_value(text[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':'))
+            return false;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+#define NET_SYNTAX "--net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]"
+
+/* --net TAP[,mac=..][,bridge=BR] into dev. -1 to go on, else the exit code after a message. */
+static int parse_net(const char *value, struct launcher_vm_device *dev)
+{
+    memset(dev, 0, sizeof(*dev));
+    dev->kind = LAUNCHER_VM_DEVICE_NET;
+    char *copy = tinyx_xstrdup(value), *save = NULL;
+    int rc = -1;
+    const char *tap = value[0] == ',' ? NULL : strtok_r(copy, ",", &save);
+    if (!tap || !valid_ifname(tap, true)) {
+        rc = usage_error("--net '%s': the tap name comes first, 1-%d characters without '/', ':', "
+                         "',', '=' or spaces (a pattern may hold one %%d); use " NET_SYNTAX,
+                         value, IFNAMSIZ - 1);
+        goto out;
+    }
+    snprintf(dev->net.tap, sizeof(dev->net.tap), "%s", tap);
+    for (const char *tok; rc < 0 && (tok = strtok_r(NULL, ",", &save));) {
+        if (tinyx_str_starts(tok, "mac=")) {
+            const char *mac = tok + strlen("mac=");
+            static const uint8_t zero[6];
+            if (dev->net.have_mac)
+                rc = usage_error("--net %s: mac= is given twice", value);
+            else if (!parse_mac(mac, dev->net.mac))
+                rc = usage_error("--net: mac=%s is not a MAC address like 02:00:00:00:00:01", mac);
+            else if (dev->net.mac[0] & 1)
+                rc = usage_error("--net: mac=%s is a multicast address (the lowest bit of its "
+                                 "first byte is set); use a unicast one such as "
+                                 "02:00:00:00:00:01",
+                                 mac);
+            else if (!memcmp(dev->net.mac, zero, sizeof(zero)))
+                rc = usage_error("--net: mac=%s is not a usable address; use one such as "
+                                 "02:00:00:00:00:01",
+                                 mac);
+            dev->net.have_mac = true;
+        } else if (tinyx_str_starts(tok, "bridge=")) {
+            const char *bridge = tok + strlen("bridge=");
+            if (dev->net.bridge[0])
+                rc = usage_error("--net %s: bridge= is given twice", value);
+            else if (!valid_ifname(bridge, false))
+                rc = usage_error("--net: bridge=%s is not an interface name (1-%d characters "
+                                 "without '/', ':', ',', '=', '%%' or spaces)",
+                                 bridge, IFNAMSIZ - 1);
+            else
+                snprintf(dev->net.bridge, sizeof(dev->net.bridge), "%s", bridge);
+        } else {
+            rc = usage_error("--net: unknown setting '%s'; use " NET_SYNTAX, tok);
+        }
+    }
+out:
+    free(copy);
+    return rc;
+}
+
+/* --blk FILE[,ro] into dev. Only a trailing ",ro" (or ",rw") is a setting, so a file name may
+ * hold commas, as with tinyx-kvm --blk. -1 to go on, else the exit code after a message. */
+static int parse_blk(const char *value, struct launcher_vm_device *dev)
+{
+    memset(dev, 0, sizeof(*dev));
+    dev->kind = LAUNCHER_VM_DEVICE_BLK;
+    size_t len = strlen(value);
+    if (len >= 3 && !strcmp(value + len - 3, ",ro")) {
+        dev->blk.read_only = true;
+        len -= 3;
+    } else if (len >= 3 && !strcmp(value + len - 3, ",rw")) {
+        len -= 3;
+    }
+    if (len == 0)
+        return usage_error("--blk '%s': expected a disk image file, as in --blk FILE[,ro]", value);
+    dev->blk.path = tinyx_xstrndup(value, len);
+    return -1;
+}
+
+/* Add --net or --blk VALUE to o->devices. -1 to go on, else the exit code after a message. */
+static int add_device(struct launcher_run_opts *o, enum launcher_vm_device_kind kind,
+                      const char *value)
+{
+    const char *opt = kind == LAUNCHER_VM_DEVICE_NET ? "--net" : "--blk";
+    if (o->n_devices == LAUNCHER_RUN_MAX_DEVICES)
+        return usage_error("%s %s: at most %u devices (--net and --blk together)", opt, value,
+                           LAUNCHER_RUN_MAX_DEVICES);
+    struct launcher_vm_device *dev = &o->devices[o->n_devices];
+    int rc = kind == LAUNCHER_VM_DEVICE_NET ? parse_net(value, dev) : parse_blk(value, dev);
+    if (rc >= 0) {
+        if (kind == LAUNCHER_VM_DEVICE_BLK)
+            free(dev->blk.path);
+        memset(dev, 0, sizeof(*dev));
+        return rc;
+    }
+    o->n_devices++;
+    /* Two devices on one tap would fight over it (run.c checks disks, once their paths are
+     * resolved). */
+    for (size_t i = 0; kind == LAUNCHER_VM_DEVICE_NET && i + 1 < o->n_devices; i++) {
+        const struct launcher_vm_device *old = &o->devices[i];
+        if (old->kind == kind && !strchr(dev->net.tap, '%') && !strcmp(old->net.tap, dev->net.tap))
+            return usage_error("--net: tap %s is given twice; one tap carries one device",
+                               dev->net.tap);
+    }
+    return -1;
 }
 
 static void add_append(struct launcher_run_opts *o, const char *words)
@@ -88,11 +242,15 @@ void launcher_run_opts_free(struct launcher_run_opts *o)
 {
     free(o->append);
     o->append = NULL;
+    for (size_t i = 0; i < o->n_devices; i++)
+        if (o->devices[i].kind == LAUNCHER_VM_DEVICE_BLK)
+            free(o->devices[i].blk.path);
+    o->n_devices = 0;
 }
 
 int launcher_run_parse_opts(int argc, char **argv, struct launcher_run_opts *o)
 {
-    enum { OPT_KERNEL = 256, OPT_VIRTIO_MMIO, OPT_APPEND, OPT_RUNS };
+    enum { OPT_KERNEL = 256, OPT_VIRTIO_MMIO, OPT_APPEND, OPT_RUNS, OPT_NET, OPT_BLK };
     static const struct option longopts[] = {
         {"backend", required_argument, NULL, 'b'},
         {"accel", required_argument, NULL, 'a'},
@@ -103,6 +261,8 @@ int launcher_run_parse_opts(int argc, char **argv, struct launcher_run_opts *o)
         {"virtio-mmio", required_argument, NULL, OPT_VIRTIO_MMIO},
         {"append", required_argument, NULL, OPT_APPEND},
         {"runs", required_argument, NULL, OPT_RUNS},
+        {"net", required_argument, NULL, OPT_NET},
+        {"blk", required_argument, NULL, OPT_BLK},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -169,6 +329,14 @@ int launcher_run_parse_opts(int argc, char **argv, struct launcher_run_opts *o)
                 return TINYX_EXIT_USAGE;
             }
             o->runs = (unsigned)n;
+            break;
+        }
+        case OPT_NET:
+        case OPT_BLK: {
+            int rc = add_device(o, c == OPT_NET ? LAUNCHER_VM_DEVICE_NET : LAUNCHER_VM_DEVICE_BLK,
+                                optarg);
+            if (rc >= 0)
+                return rc;
             break;
         }
         case 'j':

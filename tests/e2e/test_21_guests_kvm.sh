@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test_21_guests_kvm: noop, hello, blk (CRC-32 = the file's) and net (ping via tap+bridge) on tinyx-kvm.
+# test_21_guests_kvm: noop, hello, blk (CRC-32 = the file's) and net (ping via tap+bridge) on the
+# KVM backend: `tinyx-launch run --backend kvm [--blk|--net]`, and tinyx-kvm directly for a few.
 . "$(dirname "$0")/lib.sh"
 
 KVM="$B/bin/tinyx-kvm"
+LAUNCH="$B/bin/tinyx-launch"
 GUESTS="$ROOT/out/guests"
 NS="tinyx-t21-$$"
 
@@ -19,8 +21,8 @@ explain_rc() {
     true
 }
 
-if [ ! -x "$KVM" ]; then
-    skip "tinyx-kvm is not built ($KVM)"; finish; exit
+if [ ! -x "$KVM" ] || [ ! -x "$LAUNCH" ]; then
+    skip "tinyx-kvm or tinyx-launch is not built ($B/bin)"; finish; exit
 fi
 if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     skip "no usable /dev/kvm here: the KVM backend cannot run"; finish; exit
@@ -42,18 +44,10 @@ run hello "$KVM" --kernel "$(guest_kernel hello)" --cmdline "$(guest_cmdline hel
 expect_rc hello 0 "hello guest exits 0"; explain_rc
 expect_text hello out 'tinyx\.t21=marker' "hello guest prints its command line"
 
-# Through the launcher too, once its KVM backend exists.
-if [ -f "$ROOT/launcher/backend_kvm.c" ] && [ -x "$B/bin/tinyx-launch" ]; then
-    run launch_noop "$B/bin/tinyx-launch" run "$GUESTS/noop" --backend kvm --timeout 10
-    if [ "$RC" -eq 8 ] && grep -q 'has no initrd' "$WORK/launch_noop.err"; then
-        # Known gap (vmm-contract.md, "initrd": null request): guests have no initrd.
-        skip "tinyx-launch does not take images without an initrd yet: noop via tinyx-kvm only"
-    else
-        expect_rc launch_noop 0 "tinyx-launch run noop --backend kvm"; explain_rc
-    fi
-else
-    skip "tinyx-launch has no KVM backend yet: noop/hello ran through tinyx-kvm only"
-fi
+# Through the launcher: the same guest, its boot measured.
+run launch_noop "$LAUNCH" run "$GUESTS/noop" --backend kvm --json --timeout 10
+expect_rc launch_noop 0 "tinyx-launch run noop --backend kvm"; explain_rc
+expect_text launch_noop out '"boot_us": *[0-9]+' "the launcher reports noop's boot_us"
 
 ## blk -----------------------------------------------------------------------------------------
 # 256 KiB of random data; the guest reads all of it and prints its CRC-32 (zlib's).
@@ -61,26 +55,29 @@ DISK="$WORK/disk.img"
 head -c 262144 /dev/urandom > "$DISK"
 # gzip's trailer holds the CRC-32 of its input (little-endian): no extra tool needed.
 want_crc=$(gzip -c < "$DISK" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
-run blk "$KVM" --kernel "$(guest_kernel blk)" --cmdline "$(guest_cmdline blk)" --blk="$DISK" --timeout 60000
-expect_rc blk 0 "blk guest reads the whole disk and exits 0"; explain_rc
+run blk "$LAUNCH" run "$GUESTS/blk" --backend kvm --blk "$DISK" --timeout 60
+expect_rc blk 0 "blk guest reads the whole disk and exits 0 (tinyx-launch --blk)"
 expect_text blk out "blk: sectors=512 crc32=$want_crc" "blk guest's CRC-32 equals the file's ($want_crc)"
 
-# Read-only attach reads the same.
-run blk_ro "$KVM" --kernel "$(guest_kernel blk)" --cmdline "$(guest_cmdline blk) blk.sectors=64" --blk="$DISK,ro" --timeout 60000
+# Read-only attach reads the same: through the launcher, and tinyx-kvm's own --blk once.
 want_ro=$(head -c 32768 "$DISK" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
-expect_rc blk_ro 0 "blk guest on a read-only disk"; explain_rc
+run blk_ro "$LAUNCH" run "$GUESTS/blk" --backend kvm --blk "$DISK,ro" --append blk.sectors=64 --timeout 60
+expect_rc blk_ro 0 "blk guest on a read-only disk (tinyx-launch --blk FILE,ro)"
 expect_text blk_ro out "blk: sectors=64 crc32=$want_ro" "read-only disk: CRC-32 of the first 64 sectors"
+run blk_direct "$KVM" --kernel "$(guest_kernel blk)" --cmdline "$(guest_cmdline blk) blk.sectors=64" --blk="$DISK,ro" --timeout 60000
+expect_rc blk_direct 0 "blk guest under tinyx-kvm --blk=FILE,ro directly"; explain_rc
+expect_text blk_direct out "blk: sectors=64 crc32=$want_ro" "tinyx-kvm directly: the same CRC-32"
 
-# Bad disks: a clear message, exit 1, no guest started.
-run blk_missing "$KVM" --kernel "$(guest_kernel blk)" --blk="$WORK/nonexistent.img" --timeout 5000
-expect_rc blk_missing 1 "--blk with a missing file fails"
+# Bad disks: a clear message and a usage error before any VM starts.
+run blk_missing "$LAUNCH" run "$GUESTS/blk" --backend kvm --blk "$WORK/nonexistent.img" --timeout 5
+expect_rc blk_missing 2 "--blk with a missing file is refused"
 expect_text blk_missing err "disk image .*nonexistent.img does not exist" "missing disk named"
 head -c 100 /dev/zero > "$WORK/tiny.img"
-run blk_tiny "$KVM" --kernel "$(guest_kernel blk)" --blk="$WORK/tiny.img" --timeout 5000
-expect_rc blk_tiny 1 "--blk with a file smaller than a sector fails"
+run blk_tiny "$LAUNCH" run "$GUESTS/blk" --backend kvm --blk "$WORK/tiny.img" --timeout 5
+expect_rc blk_tiny 2 "--blk with a file smaller than a sector is refused"
 expect_text blk_tiny err "smaller than one 512-byte sector" "tiny disk explained"
 # The blk guest without a disk: its own error (no device), not a monitor crash.
-run blk_none "$KVM" --kernel "$(guest_kernel blk)" --cmdline "$(guest_cmdline blk)" --timeout 10000
+run blk_none "$LAUNCH" run "$GUESTS/blk" --backend kvm --timeout 10
 expect_rc blk_none 3 "blk guest without --blk reports no device (guest status 3)"
 
 ## net -----------------------------------------------------------------------------------------
@@ -97,10 +94,10 @@ elif ! { ip -n "$NS" link set lo up && ip -n "$NS" link add br0 type bridge &&
 fi
 
 if $net_ok; then
-    # The guest answers ARP and ping for tinyx.ip (10.0.0.2) and powers off after 3 echo replies.
-    ip netns exec "$NS" "$KVM" --kernel "$(guest_kernel net)" \
-        --cmdline "$(guest_cmdline net) tinyx.ip=10.0.0.2/24 net.count=3" \
-        --net=tap0,bridge=br0 --timeout 30000 >"$WORK/net.out" 2>"$WORK/net.err" &
+    # The guest answers ARP and ping for tinyx.ip (its image's 10.0.0.2) and powers off after
+    # 3 echo replies; the launcher streams its console to stdout.
+    ip netns exec "$NS" "$LAUNCH" run "$GUESTS/net" --backend kvm --net tap0,bridge=br0 \
+        --append net.count=3 --timeout 30 >"$WORK/net.out" 2>"$WORK/net.err" &
     vm=$!
     ready=false
     for _ in $(seq 100); do
@@ -124,20 +121,22 @@ if $net_ok; then
     fi
     # net.count=3: the guest ends by itself after the third reply; --timeout bounds it anyway.
     wait "$vm"; RC=$?
-    if [ "$RC" -eq 0 ]; then pass "net guest exits 0 after 3 echo replies"
-    else fail "net guest: exit $RC, want 0"; explain_rc; show net; fi
+    if [ "$RC" -eq 0 ]; then pass "net guest exits 0 after 3 echo replies (tinyx-launch --net)"
+    else fail "net guest: exit $RC, want 0"; show net; fi
     grep -q '^net: echo reply to 10.0.0.1' "$WORK/net.out" && pass "the guest logged its echo replies" ||
         fail "no echo reply in the guest's console"
+    grep -q 'devices: net on tap tap0 (bridge br0)' "$WORK/net.err" &&
+        pass "the launcher says which device it gave the guest" || fail "no device line in the launcher's output"
     # The monitor created the tap, so closing it removed it.
     ip -n "$NS" link show tap0 >/dev/null 2>&1 && fail "tap0 left behind after the VM ended" ||
         pass "tap0 removed when the VM ended"
 
     # Bad bridge: refused before the guest runs, with the fix.
-    run net_nobr ip netns exec "$NS" "$KVM" --kernel "$(guest_kernel net)" --net=tap1,bridge=nosuchbr --timeout 5000
-    expect_rc net_nobr 1 "--net with a missing bridge fails"
+    run net_nobr ip netns exec "$NS" "$LAUNCH" run "$GUESTS/net" --backend kvm --net tap1,bridge=nosuchbr --timeout 5
+    expect_rc net_nobr 2 "--net with a missing bridge is refused"
     expect_text net_nobr err "bridge nosuchbr does not exist" "missing bridge named, with the fix"
     # Bad option: a usage error naming the setting.
-    run net_badopt "$KVM" --kernel "$(guest_kernel net)" --net=tap1,speed=10 --timeout 5000
+    run net_badopt "$LAUNCH" run "$GUESTS/net" --backend kvm --net tap1,speed=10 --timeout 5
     expect_rc net_badopt 2 "--net with an unknown setting is a usage error"
     expect_text net_badopt err "unknown setting 'speed=10'" "unknown --net setting named"
 fi

@@ -299,7 +299,7 @@ static void test_kernel_virtio_mmio(void **state)
     (void)state;
     static const struct {
         const char *kernel;
-        enum launcher_virtio_mmio want;
+        enum launcher_virtio_discovery want;
     } good[] = {
         {"{\"file\":\"kernel\",\"format\":\"vmlinux\",\"virtio_mmio\":\"cmdline\"}",
          LAUNCHER_VIRTIO_MMIO_CMDLINE},

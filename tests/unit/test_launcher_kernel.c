@@ -87,7 +87,7 @@ static void make_elf(struct tiny_elf *e, uint16_t machine, const char *note_name
 static void test_virtio_mmio_names(void **state)
 {
     (void)state;
-    enum launcher_virtio_mmio m = LAUNCHER_VIRTIO_MMIO_CMDLINE;
+    enum launcher_virtio_discovery m = LAUNCHER_VIRTIO_MMIO_CMDLINE;
     assert_int_equal(launcher_virtio_mmio_from_name("acpi", &m), 0);
     assert_int_equal(m, LAUNCHER_VIRTIO_MMIO_ACPI);
     assert_int_equal(launcher_virtio_mmio_from_name("cmdline", &m), 0);
@@ -188,7 +188,7 @@ static void test_not_a_kernel(void **state)
     char why[512];
     char *path = write_bytes("text", "console=ttyS0\n", 14);
     assert_int_equal(launcher_kernel_probe(path, NULL, NULL, why, sizeof(why)), -1);
-    assert_contains(why, "not a kernel QEMU can boot");
+    assert_contains(why, "is not a bootable kernel");
     assert_contains(why, path);
     free(path);
 

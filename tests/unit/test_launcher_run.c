@@ -1,5 +1,6 @@
 /* test_launcher_run.c: `tinyx-launch run` options, and whole runs against a scripted fake QEMU
- * (its arguments, the exit line, kernel panics, --runs medians and failures). */
+ * (its arguments and --net/--blk devices, the exit line, kernel panics, --runs medians and
+ * failures). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,9 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,10 @@
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
 
+/* tinyx-kvm's default MAC (launcher/vdev_net.h, in libvmm.a). That header cannot be included
+ * here: its struct launcher_virtio_mmio shares a tag name with kernel.h's enum. */
+void launcher_vdev_net_default_mac(const char *ifname, uint8_t mac[6]);
+
 static char *tmp_dir;     /* everything this test writes */
 static char *fake_bz;     /* a file that passes for a bzImage */
 static char *fake_dir;    /* where the fake QEMU records its runs */
@@ -27,7 +35,8 @@ static char *fake_script; /* the fake QEMU */
 /* The fake QEMU: records its arguments (one per line) in args.N for run N, then plays a guest
  * from FAKE_QEMU_* variables (per run: FAKE_QEMU_CONSOLE_2 and so on override): TIMER writes the
  * boot-timer byte, CONSOLE is printed as the serial console, EXIT is the exit code ("hang":
- * sleep until killed), SLOW_RUN=N waits 0.4 s before run N's boot-timer byte. */
+ * sleep until killed), SLOW_RUN=N waits 0.4 s before run N's boot-timer byte, NET=1 records
+ * what descriptor 5 is (fd5.N) and the host's links as `ip` shows them (links.N). */
 static const char fake_qemu[] =
     "#!/bin/sh\n"
     "d=$FAKE_QEMU_DIR\n"
@@ -38,6 +47,8 @@ static const char fake_qemu[] =
     "eval \"console=\\${FAKE_QEMU_CONSOLE_$n-\\${FAKE_QEMU_CONSOLE-}}\"\n"
     "eval \"code=\\${FAKE_QEMU_EXIT_$n-\\${FAKE_QEMU_EXIT-0}}\"\n"
     "if [ \"${FAKE_QEMU_SLOW_RUN-}\" = \"$n\" ]; then sleep 0.4; fi\n"
+    "if [ -n \"${FAKE_QEMU_NET-}\" ]; then readlink /proc/$$/fd/5 >\"$d/fd5.$n\" 2>&1;\n"
+    "  ip -o link show >\"$d/links.$n\" 2>&1; fi\n"
     "if [ -n \"$timer\" ]; then printf '{' >&3; fi\n"
     "printf '%s' \"$console\"\n"
     "if [ \"$code\" = hang ]; then exec sleep 30; fi\n"
@@ -47,7 +58,7 @@ static const char *const fake_vars[] = {
     "FAKE_QEMU_TIMER",     "FAKE_QEMU_CONSOLE",   "FAKE_QEMU_EXIT",    "FAKE_QEMU_SLOW_RUN",
     "FAKE_QEMU_TIMER_1",   "FAKE_QEMU_TIMER_2",   "FAKE_QEMU_TIMER_3", "FAKE_QEMU_CONSOLE_1",
     "FAKE_QEMU_CONSOLE_2", "FAKE_QEMU_CONSOLE_3", "FAKE_QEMU_EXIT_1",  "FAKE_QEMU_EXIT_2",
-    "FAKE_QEMU_EXIT_3",
+    "FAKE_QEMU_EXIT_3",    "FAKE_QEMU_NET",
 };
 
 static void write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -111,25 +122,32 @@ static int fake_runs(void)
     return n;
 }
 
-/* The arguments the fake QEMU got in run n, one per line (malloc'd). */
-static char *fake_args(int n)
+/* A file the fake QEMU wrote in run n ("args", "fd5", "links"; malloc'd). */
+static char *fake_file(const char *what, int n)
 {
-    char *path = tinyx_xasprintf("%s/args.%d", fake_dir, n);
+    char *path = tinyx_xasprintf("%s/%s.%d", fake_dir, what, n);
     char *text = tinyx_read_file(path, NULL);
-    assert_non_null(text);
+    if (!text)
+        fail_msg("the fake QEMU wrote no %s", path);
     free(path);
     return text;
 }
 
-/* The argument that follows flag in args (a copy), or NULL. */
-static char *arg_after(const char *args, const char *flag)
+/* The arguments the fake QEMU got in run n, one per line (malloc'd). */
+static char *fake_args(int n)
+{
+    return fake_file("args", n);
+}
+
+/* The argument that follows the nth (from 0) flag in args (a copy), or NULL. */
+static char *nth_arg_after(const char *args, const char *flag, int nth)
 {
     size_t flag_len = strlen(flag);
     for (const char *line = args; *line;) {
         const char *nl = strchr(line, '\n');
         if (!nl)
             break;
-        if ((size_t)(nl - line) == flag_len && !strncmp(line, flag, flag_len)) {
+        if ((size_t)(nl - line) == flag_len && !strncmp(line, flag, flag_len) && nth-- == 0) {
             const char *value = nl + 1;
             const char *end = strchr(value, '\n');
             return end ? tinyx_xstrndup(value, (size_t)(end - value)) : NULL;
@@ -137,6 +155,27 @@ static char *arg_after(const char *args, const char *flag)
         line = nl + 1;
     }
     return NULL;
+}
+
+/* The argument that follows flag in args (a copy), or NULL. */
+static char *arg_after(const char *args, const char *flag)
+{
+    return nth_arg_after(args, flag, 0);
+}
+
+/* Whether the one-argument-per-line args hold exactly arg. */
+static bool has_arg(const char *args, const char *arg)
+{
+    size_t len = strlen(arg);
+    for (const char *line = args; *line;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        if ((size_t)(nl - line) == len && !strncmp(line, arg, len))
+            return true;
+        line = nl + 1;
+    }
+    return false;
 }
 
 static char *make_image(const char *name, const char *cmdline, const char *manifest)
@@ -334,6 +373,117 @@ static void test_option_errors_name_the_option(void **state)
     char *err;
     assert_int_equal(parse(&o, &err, "--runs", NULL), TINYX_EXIT_USAGE);
     assert_contains(err, "needs a value");
+    launcher_run_opts_free(&o);
+    free(err);
+}
+
+static void test_device_options(void **state)
+{
+    (void)state;
+    struct launcher_run_opts o;
+    char *err;
+    assert_int_equal(parse(&o, &err, "--net", "tap0", "--blk", "disk.img,ro",
+                           "--net=tap1,bridge=br0,mac=02:AA:bb:cc:dd:0f", "--blk", "a,b.img",
+                           "--blk", "x.img,rw", "img", NULL),
+                     -1);
+    assert_int_equal(o.n_devices, 5);
+    const struct launcher_vm_device *d = o.devices;
+    assert_int_equal(d[0].kind, LAUNCHER_VM_DEVICE_NET);
+    assert_string_equal(d[0].net.tap, "tap0");
+    assert_string_equal(d[0].net.bridge, "");
+    assert_false(d[0].net.have_mac);
+    assert_int_equal(d[1].kind, LAUNCHER_VM_DEVICE_BLK);
+    assert_string_equal(d[1].blk.path, "disk.img");
+    assert_true(d[1].blk.read_only);
+    assert_int_equal(d[2].kind, LAUNCHER_VM_DEVICE_NET);
+    assert_string_equal(d[2].net.tap, "tap1");
+    assert_string_equal(d[2].net.bridge, "br0");
+    assert_true(d[2].net.have_mac);
+    static const uint8_t want_mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x0f};
+    assert_memory_equal(d[2].net.mac, want_mac, 6);
+    /* only a trailing ",ro" or ",rw" is a setting: other commas belong to the file name */
+    assert_string_equal(d[3].blk.path, "a,b.img");
+    assert_false(d[3].blk.read_only);
+    assert_string_equal(d[4].blk.path, "x.img");
+    assert_false(d[4].blk.read_only);
+    launcher_run_opts_free(&o);
+    assert_int_equal(o.n_devices, 0);
+    free(err);
+
+    /* a name pattern may come twice: the kernel numbers each tap */
+    assert_int_equal(parse(&o, &err, "--net", "vm%d", "--net", "vm%d,bridge=br0", "img", NULL), -1);
+    assert_int_equal(o.n_devices, 2);
+    launcher_run_opts_free(&o);
+    free(err);
+
+    /* at most LAUNCHER_RUN_MAX_DEVICES in all */
+    const char *argv[32] = {"run"};
+    int argc = 1;
+    char names[LAUNCHER_RUN_MAX_DEVICES + 1][16];
+    for (unsigned i = 0; i <= LAUNCHER_RUN_MAX_DEVICES; i++) {
+        snprintf(names[i], sizeof(names[i]), "d%u.img", i);
+        argv[argc++] = "--blk";
+        argv[argc++] = names[i];
+    }
+    argv[argc++] = "img";
+    fflush(stderr);
+    FILE *e = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(e), STDERR_FILENO);
+    int rc = launcher_run_parse_opts(argc - 3, (char **)argv, &o); /* exactly the maximum */
+    launcher_run_opts_free(&o);
+    int rc_over = launcher_run_parse_opts(argc, (char **)argv, &o);
+    launcher_run_opts_free(&o);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    err = read_back(e);
+    assert_int_equal(rc, TINYX_EXIT_USAGE); /* argv ends in "--blk": no IMAGE_DIR */
+    assert_int_equal(rc_over, TINYX_EXIT_USAGE);
+    assert_contains(err, "at most 8 devices");
+    free(err);
+}
+
+static void test_device_option_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *opt, *value, *says;
+    } bad[] = {
+        {"--net", "", "the tap name comes first"},
+        {"--net", ",mac=02:00:00:00:00:01", "the tap name comes first"},
+        {"--net", "a/b", "the tap name comes first"},
+        {"--net", "sixteen-chars-xx", "1-15 characters"},
+        {"--net", "t%s", "the tap name comes first"},
+        {"--net", "t%d%d", "the tap name comes first"},
+        {"--net", "tap0,mac=01:00:00:00:00:01", "multicast"},
+        {"--net", "tap0,mac=02:00:00:00:00", "not a MAC address"},
+        {"--net", "tap0,mac=02-00-00-00-00-01", "not a MAC address"},
+        {"--net", "tap0,mac=00:00:00:00:00:00", "not a usable address"},
+        {"--net", "tap0,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02", "mac= is given twice"},
+        {"--net", "tap0,speed=10", "unknown setting 'speed=10'"},
+        {"--net", "tap0,bridge=", "bridge= is not an interface name"},
+        {"--net", "tap0,bridge=b%d", "bridge=b%d is not an interface name"},
+        {"--net", "tap0,bridge=a,bridge=b", "bridge= is given twice"},
+        {"--blk", "", "expected a disk image file"},
+        {"--blk", ",ro", "expected a disk image file"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct launcher_run_opts o;
+        char *err;
+        int rc = parse(&o, &err, bad[i].opt, bad[i].value, "img", NULL);
+        if (rc != TINYX_EXIT_USAGE)
+            fail_msg("%s '%s' gave %d", bad[i].opt, bad[i].value, rc);
+        assert_contains(err, bad[i].says);
+        assert_contains(err, "run --help");
+        launcher_run_opts_free(&o);
+        free(err);
+    }
+    struct launcher_run_opts o;
+    char *err;
+    assert_int_equal(parse(&o, &err, "--net", "tap0", "--net", "tap0,bridge=br0", "img", NULL),
+                     TINYX_EXIT_USAGE);
+    assert_contains(err, "tap tap0 is given twice");
     launcher_run_opts_free(&o);
     free(err);
 }
@@ -622,7 +772,7 @@ static void test_bad_kernel_file(void **state)
     assert_int_equal(l.rc, TINYX_EXIT_USAGE);
     assert_null(l.json); /* errors before the VM starts print only a message */
     assert_contains(l.err, "--kernel");
-    assert_contains(l.err, "not a kernel QEMU can boot");
+    assert_contains(l.err, "is not a bootable kernel");
     launch_free(&l);
     free(text);
 
@@ -636,12 +786,185 @@ static void test_bad_kernel_file(void **state)
     free(img);
 }
 
+static void test_qemu_blk_devices(void **state)
+{
+    (void)state;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    char *img = make_image("blk", "console=ttyS0\n", hello_manifest);
+    char *dir = realpath(tmp_dir, NULL);
+    char *comma = tinyx_xasprintf("%s/disk,one.img", dir),
+         *plain = tinyx_xasprintf("%s/plain.img", dir);
+    char sector[1024] = {0};
+    write_file(comma, sector, sizeof(sector), 0644);
+    write_file(plain, sector, 512, 0644);
+    char *comma_ro = tinyx_xasprintf("%s,ro", comma);
+    struct launch l =
+        launch(img, "--accel", "tcg", "--quiet", "--json", "--blk", comma_ro, "--blk", plain, NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    char *args = fake_args(1);
+    char *drive0 = nth_arg_after(args, "-drive", 0), *drive1 = nth_arg_after(args, "-drive", 1);
+    /* QEMU's option syntax doubles a comma inside a value */
+    char *want0 =
+        tinyx_xasprintf("file=%s/disk,,one.img,format=raw,if=none,id=blk0,readonly=on", dir);
+    char *want1 = tinyx_xasprintf("file=%s,format=raw,if=none,id=blk1", plain);
+    assert_string_equal(drive0, want0);
+    assert_string_equal(drive1, want1);
+    assert_true(has_arg(args, "virtio-blk-device,drive=blk0"));
+    assert_true(has_arg(args, "virtio-blk-device,drive=blk1"));
+    assert_null(strstr(args, "-netdev")); /* disks bring no network */
+    free(want0);
+    free(want1);
+    free(drive0);
+    free(drive1);
+    free(args);
+    launch_free(&l);
+
+    /* a missing disk, or one smaller than a sector, is refused before QEMU runs */
+    char *missing = tinyx_xasprintf("%s/missing.img", dir);
+    l = launch(img, "--accel", "tcg", "--quiet", "--blk", missing, NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "missing.img does not exist");
+    launch_free(&l);
+    /* one file twice, under two names: refused once the paths are resolved */
+    char *again = tinyx_xasprintf("%s/../%s/plain.img", dir, strrchr(dir, '/') + 1);
+    l = launch(img, "--accel", "tcg", "--quiet", "--blk", plain, "--blk", again, NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "plain.img is given twice");
+    launch_free(&l);
+    free(again);
+    write_file(plain, sector, 100, 0644);
+    l = launch(img, "--accel", "tcg", "--quiet", "--blk", plain, NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "smaller than one 512-byte sector");
+    launch_free(&l);
+    assert_int_equal(fake_runs(), 1);
+    free(missing);
+    free(comma_ro);
+    free(comma);
+    free(plain);
+    free(dir);
+    free(img);
+}
+
+/* The --net tests run in a network namespace of their own (taps and bridges need one that
+ * nothing else uses); the test's process returns to its own afterwards. */
+static int saved_netns = -1;
+
+static int enter_netns(void **state)
+{
+    (void)state;
+    saved_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (saved_netns < 0 || unshare(CLONE_NEWNET) < 0) {
+        if (saved_netns >= 0)
+            close(saved_netns);
+        saved_netns = -1;
+    }
+    return 0;
+}
+
+static int leave_netns(void **state)
+{
+    (void)state;
+    if (saved_netns >= 0) {
+        assert_int_equal(setns(saved_netns, CLONE_NEWNET), 0);
+        close(saved_netns);
+        saved_netns = -1;
+    }
+    return 0;
+}
+
+static void test_qemu_net_devices(void **state)
+{
+    (void)state;
+    if (saved_netns < 0 || access("/dev/net/tun", R_OK | W_OK) < 0) {
+        printf("SKIP: --net needs a network namespace of its own and /dev/net/tun (root)\n");
+        skip();
+    }
+    bool have_ip = system("ip link add tbr0 type bridge >/dev/null 2>&1 && "
+                          "ip link set tbr0 up >/dev/null 2>&1") == 0;
+    if (!have_ip)
+        printf("note: no `ip` to make a bridge with: bridge= is not tried\n");
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    setenv("FAKE_QEMU_NET", "1", 1);
+    char *img = make_image("net", "console=ttyS0\n", hello_manifest);
+    struct launch l =
+        launch(img, "--accel", "tcg", "--quiet", "--json", "--net",
+               have_ip ? "tgt0,bridge=tbr0" : "tgt0", "--net", "tgt1,mac=02:aa:bb:cc:dd:ee", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    char *args = fake_args(1);
+    char *netdev0 = nth_arg_after(args, "-netdev", 0), *netdev1 = nth_arg_after(args, "-netdev", 1);
+    assert_string_equal(netdev0, "tap,id=net0,fd=5");
+    assert_string_equal(netdev1, "tap,id=net1,fd=6");
+    assert_null(nth_arg_after(args, "-netdev", 2)); /* no user-mode network besides */
+    /* without mac=: tinyx-kvm's MAC for that tap name, so the guest keeps it across backends */
+    uint8_t mac[6];
+    launcher_vdev_net_default_mac("tgt0", mac);
+    char *want = tinyx_xasprintf("virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+                                 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    assert_true(has_arg(args, want));
+    assert_true(has_arg(args, "virtio-net-device,netdev=net1,mac=02:aa:bb:cc:dd:ee"));
+    /* the address is the user's to give: none from the launcher */
+    char *append = arg_after(args, "-append");
+    assert_null(strstr(append, "tinyx.ip="));
+    /* QEMU got the tap itself as descriptor 5, up (and on the bridge) before it started */
+    char *fd5 = fake_file("fd5", 1);
+    assert_contains(fd5, "/dev/net/tun");
+    if (have_ip) {
+        char *links = fake_file("links", 1);
+        const char *tgt0 = strstr(links, "tgt0:");
+        assert_non_null(tgt0);
+        const char *eol = strchr(tgt0, '\n');
+        char *line = tinyx_xstrndup(tgt0, eol ? (size_t)(eol - tgt0) : strlen(tgt0));
+        assert_contains(line, ",UP");
+        assert_contains(line, "master tbr0");
+        free(line);
+        free(links);
+    }
+    /* taps the launcher created are gone with the VM */
+    assert_int_equal(if_nametoindex("tgt0"), 0);
+    assert_int_equal(if_nametoindex("tgt1"), 0);
+    free(fd5);
+    free(append);
+    free(want);
+    free(netdev0);
+    free(netdev1);
+    free(args);
+    launch_free(&l);
+
+    /* a bridge that does not exist is named before QEMU runs */
+    l = launch(img, "--accel", "tcg", "--quiet", "--net", "tgt0,bridge=nosuchbr", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "bridge nosuchbr does not exist");
+    launch_free(&l);
+    free(img);
+
+    /* an app whose ports are forwarded cannot also have --net */
+    img = make_image("net-server", "console=ttyS0\n", server_manifest);
+    l = launch(img, "--accel", "tcg", "--quiet", "--net", "tgt0", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "cannot be combined");
+    assert_contains(l.err, "port 8080");
+    launch_free(&l);
+    assert_int_equal(fake_runs(), 1);
+    free(img);
+}
+
 int main(void)
 {
     tinyx_progname = "tinyx-launch";
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_defaults_and_new_ones),
         cmocka_unit_test(test_option_errors_name_the_option),
+        cmocka_unit_test(test_device_options),
+        cmocka_unit_test(test_device_option_errors),
         cmocka_unit_test(test_kernel_override_and_cmdline_mode),
         cmocka_unit_test(test_manifest_mode_and_existing_panic_words),
         cmocka_unit_test(test_exit_line_glued_to_output),
@@ -651,6 +974,8 @@ int main(void)
         cmocka_unit_test(test_runs_say_which_failed),
         cmocka_unit_test(test_runs_stop_servers_once_ready),
         cmocka_unit_test(test_bad_kernel_file),
+        cmocka_unit_test(test_qemu_blk_devices),
+        cmocka_unit_test_setup_teardown(test_qemu_net_devices, enter_netns, leave_netns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
