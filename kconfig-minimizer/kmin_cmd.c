@@ -146,6 +146,7 @@ struct kmin_run {
     struct kconfig_source src;
     struct kconfig_syms syms;
     struct strvec candidates, keep, only;
+    struct strvec requested; /* NAME=y lines of the platform and app fragments: tried last */
     struct kmin_option *options;
 };
 
@@ -163,7 +164,18 @@ static void kmin_run_free(struct kmin_run *k)
     tinyx_strvec_free(&k->candidates);
     tinyx_strvec_free(&k->keep);
     tinyx_strvec_free(&k->only);
+    tinyx_strvec_free(&k->requested);
     free(k->options);
+}
+
+/* Whether the platform or app fragment asked for name ("NAME=y" in k->requested). */
+static bool requested(const struct kmin_run *k, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < k->requested.n; i++)
+        if (!strncmp(k->requested.v[i], name, len) && k->requested.v[i][len] == '=')
+            return true;
+    return false;
 }
 
 /* Candidates: options on in the start config that a person can turn off, minus the platform's
@@ -196,6 +208,7 @@ static int pick_candidates(struct kmin_run *k)
         struct kmin_option *opt = &k->options[cand_index[i]];
         opt->name = k->candidates.v[cand_index[i]];
         opt->parent = -1;
+        opt->tier = requested(k, opt->name) ? 1 : 0;
         int guard = 0;
         for (int p = s->v[i].parent; p >= 0 && guard < 1000; p = s->v[p].parent, guard++)
             if (cand_index[p] >= 0) {
@@ -332,7 +345,9 @@ int kconfig_min_main(int argc, char **argv)
     k.launcher = tinyx_xasprintf("%s/tinyx-launch", tinyx_self_dir());
     if (!k.output)
         k.output = tinyx_xasprintf("%s/kernel.min.config", k.image_dir);
-    if (kconfig_fragment_protected(platform, &k.keep) < 0) {
+    struct kconfig_app_needs needs = {.network = recipe.n_ports > 0};
+    if (kconfig_fragment_protected(platform, &k.keep) < 0 ||
+        kconfig_fragment_settings(platform, &needs, &k.requested) < 0) {
         free(image_config);
         goto out_recipe;
     }
@@ -377,8 +392,14 @@ int kconfig_min_main(int argc, char **argv)
         tinyx_cache_unlock(lock);
         goto out_recipe;
     }
+    size_t n_requested = 0;
+    for (size_t i = 0; i < k.candidates.n; i++)
+        n_requested += k.options[i].tier == 1;
     tinyx_info("kconfig-min: %s on %s: %zu candidate options (of %zu symbols), work folder %s",
                recipe.name, platform, k.candidates.n, k.syms.n, k.workdir);
+    tinyx_info("kconfig-min: the %zu options the platform and app fragments asked for are tried "
+               "after the %zu others",
+               n_requested, k.candidates.n - n_requested);
 
     struct kconfig_oracle o = {
         .srcdir = k.src.dir,

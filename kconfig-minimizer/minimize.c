@@ -63,6 +63,7 @@ struct search {
     double t0, judge_seconds;
     size_t group_estimate; /* judges the current group still needs (for the ETA) */
     size_t group_size;     /* options of the current group still undecided */
+    int tier_now;          /* the pass: options of a higher tier are not tried yet */
     bool stopped;
     const char *stop_reason;
     char doing[256];
@@ -151,6 +152,10 @@ static int check_links(const struct search *s)
             return tinyx_err("kconfig minimizer: candidate %s (#%zu) has parent index %d, but "
                              "there are %zu candidates; a parent must be -1 or a valid index",
                              s->opt[i].name, i, p, s->n);
+        if (s->opt[i].tier < 0 || s->opt[i].tier > 15)
+            return tinyx_err("kconfig minimizer: candidate %s has tier %d; tiers run from 0 "
+                             "(tried first) to 15",
+                             s->opt[i].name, s->opt[i].tier);
     }
     /* Cycles: walk up from each option; state 1 = on the current walk, 2 = reaches a root. */
     unsigned char *state = tinyx_xcalloc(s->n, 1);
@@ -409,12 +414,19 @@ static bool decided(const struct search *s, size_t i)
     return optset_has(&s->off, i) || s->kept[i];
 }
 
-/* Drop from the group what is decided (off or kept); the order of the rest is kept. */
+/* Undecided, and its tier's turn has come. */
+static bool open_now(const struct search *s, size_t i)
+{
+    return !decided(s, i) && s->opt[i].tier <= s->tier_now;
+}
+
+/* Drop from the group what is decided (off or kept) or not yet due (a later tier); the order of
+ * the rest is kept. */
 static size_t compact(const struct search *s, size_t *set, size_t k)
 {
     size_t w = 0;
     for (size_t r = 0; r < k; r++)
-        if (!decided(s, set[r]))
+        if (open_now(s, set[r]))
             set[w++] = set[r];
     return w;
 }
@@ -435,11 +447,11 @@ static void describe(struct search *s, const size_t *chunk, size_t k, size_t gro
 static int search_one_by_one(struct search *s, size_t *set, size_t k, const char *where)
 {
     for (size_t i = 0; i < k; i++) {
-        if (decided(s, set[i]))
+        if (!open_now(s, set[i]))
             continue; /* went off with an earlier one */
         size_t left = 0;
         for (size_t j = i; j < k; j++)
-            left += !decided(s, set[j]);
+            left += open_now(s, set[j]);
         set_group_estimate(s, left, true);
         describe(s, &set[i], 1, 1, where);
         if (try_off(s, &set[i], 1) == KMIN_STOP)
@@ -555,7 +567,12 @@ int kmin_minimize(const struct kmin_option *options, size_t n, const struct kmin
     snprintf(s.doing, sizeof s.doing, "starting: %zu options, %zu at the top level", n, roots);
     set_group_estimate(&s, roots, false);
     report(&s);
-    search_forest(&s);
+    int max_tier = 0;
+    for (size_t i = 0; i < n; i++)
+        max_tier = options[i].tier > max_tier ? options[i].tier : max_tier;
+    for (s.tier_now = 0; s.tier_now <= max_tier && !s.stopped; s.tier_now++)
+        if (search_forest(&s) < 0)
+            break;
     s.group_size = s.group_estimate = 0;
     snprintf(s.doing, sizeof s.doing, "%s", s.stopped ? s.stop_reason : "done");
     report(&s);

@@ -13,6 +13,11 @@
 struct kmin_option {
     const char *name;
     int parent; /* index of the nearest candidate ancestor, or -1 */
+    /* Search order: every tier-0 option is decided before any tier-1 option is tried. Callers
+     * put what is probably needed in tier 1 (options the platform and app fragments asked
+     * for), so that the cheap wins (whole unrequested subtrees at once) come first and a time
+     * budget is spent where removals are likely. */
+    int tier;
 };
 
 enum kmin_verdict {
@@ -63,9 +68,10 @@ struct kmin_result {
 
 /* Hierarchical delta debugging: starting from the top of the menu tree, try to turn off groups
  * of sibling options at once; when a group fails, split it (ddmin) down to single options; a
- * needed option's children are then searched the same way. Options turned off by the oracle's
- * resolution (effective_off) are never tried again. Deterministic for a given input and
- * oracle. Returns 0 (also when stopped early: see result->complete), -1 on bad input. */
+ * needed option's children are then searched the same way. The whole walk runs once per tier
+ * (tier 0 first), each pass seeing only the options of its tier and below. Options turned off by
+ * the oracle's resolution (effective_off) are never tried again. Deterministic for a given input
+ * and oracle. Returns 0 (also when stopped early: see result->complete), -1 on bad input. */
 int kmin_minimize(const struct kmin_option *options, size_t n, const struct kmin_oracle *oracle,
                   const struct kmin_opts *opts, struct kmin_result *result);
 void kmin_result_free(struct kmin_result *r);

@@ -366,6 +366,56 @@ static void test_tree(void **state)
     run_free(&run);
 }
 
+/* ---- tiers: requested options are tried last ---- */
+
+/* 16 flat options: 0-7 tier 0 (OPT_02 needed), 8-15 tier 1 (OPT_09 needed). Every tier-0 option
+ * must be decided before any tier-1 option is asked for, and a budget of one trial must remove
+ * the unneeded tier-0 options as a block when none of them is needed. */
+static void test_tiers(void **state)
+{
+    (void)state;
+    struct tree t;
+    tree_init(&t, 16, NULL);
+    for (size_t i = 8; i < 16; i++)
+        t.opt[i].tier = 1;
+    t.needed[2] = t.needed[9] = true;
+    struct run run;
+    run_tree(&run, &t, 0);
+    bool want_off[MAX_OPTS];
+    for (size_t i = 0; i < t.n; i++)
+        want_off[i] = !t.needed[i];
+    assert_true(run.r.complete);
+    expect_exact(&t, &run.r, want_off);
+    size_t first_tier1 = SIZE_MAX;
+    for (size_t c = 0; c < run.o.log.n && first_tier1 == SIZE_MAX; c++)
+        for (size_t i = 8; i < 16; i++)
+            if (strstr(run.o.log.v[c], t.names[i]))
+                first_tier1 = c;
+    assert_true(first_tier1 != SIZE_MAX);
+    for (size_t i = 0; i < 8; i++)
+        if (i != 2 && !strstr(run.o.log.v[first_tier1], t.names[i]))
+            fail_msg("call %zu asks for a tier-1 option while %s (tier 0) is still undecided: %s",
+                     first_tier1 + 1, t.names[i], run.o.log.v[first_tier1]);
+    assert_null(strstr(run.o.log.v[0], "OPT_08")); /* the first trial is tier 0 only */
+    run_free(&run);
+
+    /* Nothing needed in tier 0: one trial (the budget) removes all of it. */
+    t.needed[2] = false;
+    run_tree(&run, &t, 10);
+    assert_false(run.r.complete);
+    assert_int_equal(run.r.trials, 1);
+    assert_int_equal(run.r.removed.n, 8);
+    for (size_t k = 0; k < run.r.removed.n; k++)
+        assert_true(strcmp(run.r.removed.v[k], "OPT_08") < 0);
+    run_free(&run);
+
+    /* A negative tier is refused. */
+    t.opt[3].tier = -1;
+    struct kmin_oracle oracle = {tree_judge, NULL};
+    struct kmin_result r;
+    assert_int_equal(kmin_minimize(t.opt, t.n, &oracle, NULL, &r), -1);
+}
+
 /* ---- forced-on options ---- */
 
 static void test_forced_on(void **state)
@@ -595,13 +645,14 @@ static void expect_rejected(const struct kmin_option *opts, size_t n, const char
 static void test_bad_input(void **state)
 {
     (void)state;
-    const struct kmin_option out_of_range[] = {{"A", -1}, {"B", 0}, {"C", 5}};
-    const struct kmin_option negative[] = {{"A", -2}};
-    const struct kmin_option self[] = {{"A", -1}, {"B", 1}};
-    const struct kmin_option cycle[] = {{"R", -1}, {"A", 3}, {"B", 1}, {"C", 2}, {"D", 0}};
-    const struct kmin_option no_name[] = {{"A", -1}, {NULL, 0}};
-    const struct kmin_option empty_name[] = {{"", -1}};
-    const struct kmin_option twice[] = {{"A", -1}, {"B", 0}, {"A", -1}};
+    const struct kmin_option out_of_range[] = {{"A", -1, 0}, {"B", 0, 0}, {"C", 5, 0}};
+    const struct kmin_option negative[] = {{"A", -2, 0}};
+    const struct kmin_option self[] = {{"A", -1, 0}, {"B", 1, 0}};
+    const struct kmin_option cycle[] = {
+        {"R", -1, 0}, {"A", 3, 0}, {"B", 1, 0}, {"C", 2, 0}, {"D", 0, 0}};
+    const struct kmin_option no_name[] = {{"A", -1, 0}, {NULL, 0, 0}};
+    const struct kmin_option empty_name[] = {{"", -1, 0}};
+    const struct kmin_option twice[] = {{"A", -1, 0}, {"B", 0, 0}, {"A", -1, 0}};
     expect_rejected(out_of_range, 3, "parent index out of range");
     expect_rejected(negative, 1, "parent -2");
     expect_rejected(self, 2, "own parent");
@@ -785,7 +836,7 @@ int main(void)
         cmocka_unit_test(test_forced_on),      cmocka_unit_test(test_budget_and_resume),
         cmocka_unit_test(test_oracle_stop),    cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_bad_input),      cmocka_unit_test(test_odd_oracles),
-        cmocka_unit_test(test_random_forests),
+        cmocka_unit_test(test_random_forests), cmocka_unit_test(test_tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
