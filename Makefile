@@ -67,6 +67,8 @@ help:
 DEPS := build-essential pkg-config bc flex bison ccache libyaml-dev libarchive-dev libelf-dev libjansson-dev \
         libkmod-dev libssl-dev libseccomp-dev libcmocka-dev musl-tools mmdebstrap debootstrap \
         qemu-system-x86 kmod zstd xz-utils cpio clang-format gnuplot-nox jq ca-certificates
+# The container peer of the scale benchmark (tests/bench/bench_scale.sh).
+DEPS += runc
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)
@@ -131,7 +133,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libkmin.a $(B)/libtinyx.a $
 # cmdline,manifest.json} that `tinyx-launch run` boots like any image. They run inside the VM,
 # so they get their own flags: freestanding, no sanitizers, no SSE (the guests never enable it).
 GUEST_DIR     := guest-drivers/testguests
-GUESTS        := noop hello net blk
+GUESTS        := noop hello net blk idle
 GUEST_OUT     := out/guests
 GUEST_CC      := gcc
 GUEST_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -ffreestanding -nostdlib -fno-pic \

@@ -286,7 +286,7 @@ int kconfig_min_main(int argc, char **argv)
             }
             break;
         case 'C':
-            k.cache = tinyx_xstrdup(optarg);
+            k.cache = tinyx_cache_absolute(optarg);
             break;
         case 'v':
             tinyx_verbosity = 2;

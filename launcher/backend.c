@@ -10,10 +10,12 @@
 
 extern const struct launcher_backend launcher_backend_qemu;
 extern const struct launcher_backend launcher_backend_kvm;
+extern const struct launcher_backend launcher_backend_daemon;
 
 static const struct launcher_backend *const backends[] = {
     &launcher_backend_qemu,
     &launcher_backend_kvm,
+    &launcher_backend_daemon,
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))

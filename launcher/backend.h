@@ -43,6 +43,7 @@ struct launcher_vm_device {
  * clock hints) to cmdline, then append. It makes sure a guest kernel panic ends the VM
  * (panic=-1 unless the command line sets panic=). */
 struct launcher_vm_spec {
+    const char *image_dir; /* the image folder (the daemon backend boots it by name) */
     const char *kernel_path;
     const char *initrd_path;
     const char *cmdline; /* the image's command line */

@@ -414,7 +414,8 @@ static int watch(struct boot *b)
 {
     const struct launcher_boot_config *cfg = b->cfg;
     struct launcher_boot_result *res = b->res;
-    struct launcher_vm_spec spec = {.kernel_path = cfg->kernel_path,
+    struct launcher_vm_spec spec = {.image_dir = cfg->img->dir,
+                                    .kernel_path = cfg->kernel_path,
                                     .initrd_path = cfg->img->initrd_path,
                                     .cmdline = cfg->img->cmdline,
                                     .append = cfg->append,

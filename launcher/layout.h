@@ -11,6 +11,8 @@
 #define LAYOUT_MAX_MODULES   4u
 #define LAYOUT_MEMMAP        0x7000u /* struct hvm_memmap_table_entry[LAYOUT_MAX_MEMMAP] */
 #define LAYOUT_MAX_MEMMAP    8u
+#define LAYOUT_DEVPAGE       0x8000u /* the device page (guest-drivers/devpage_abi.h) */
+#define LAYOUT_DEVPAGE_SIZE  0x1000u
 #define LAYOUT_CMDLINE       0x20000u  /* kernel command line, NUL-terminated */
 #define LAYOUT_CMDLINE_MAX   4096u     /* bytes including the NUL */
 #define LAYOUT_LOW_END       0x9fc00u  /* end of conventional low memory (E820 RAM) */

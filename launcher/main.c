@@ -14,6 +14,8 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  run IMAGE_DIR   boot an image; report boot_us, ready_us, exit status, memory\n"
                  "  check           poll a tcp/http app check until it passes or times out\n"
+                 "  daemon          the launcher daemon: prepared VM shells (docs/daemon.md)\n"
+                 "  create IMAGE    create a VM through the daemon (also: destroy, list, stats)\n"
                  "  help [COMMAND]  show help for a command\n"
                  "\n"
                  "Options: -h, --help   this help;  --version   print the version\n"
@@ -40,6 +42,11 @@ int main(int argc, char **argv)
         return launcher_run_command(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return launcher_check_command(argc - 1, argv + 1);
+    if (!strcmp(cmd, "daemon"))
+        return launcher_daemon_command(argc - 1, argv + 1);
+    if (!strcmp(cmd, "create") || !strcmp(cmd, "destroy") || !strcmp(cmd, "list") ||
+        !strcmp(cmd, "stats"))
+        return launcher_client_command(argc - 1, argv + 1);
     if (!strcmp(cmd, "help")) {
         if (argc < 3)
             usage(stdout);
@@ -47,14 +54,19 @@ int main(int argc, char **argv)
             launcher_run_usage(stdout);
         else if (!strcmp(argv[2], "check"))
             launcher_check_usage(stdout);
+        else if (!strcmp(argv[2], "daemon"))
+            launcher_daemon_usage(stdout);
+        else if (!strcmp(argv[2], "create") || !strcmp(argv[2], "destroy") ||
+                 !strcmp(argv[2], "list") || !strcmp(argv[2], "stats"))
+            launcher_client_usage(stdout, argv[2]);
         else {
             tinyx_err("no help for '%s': the commands are run and check", argv[2]);
             return TINYX_EXIT_USAGE;
         }
         return TINYX_EXIT_OK;
     }
-    tinyx_err("unknown command '%s' (the commands are run and check; see `tinyx-launch "
-              "--help`)",
+    tinyx_err("unknown command '%s' (the commands are run, check, daemon, create, destroy, "
+              "list, stats; see `tinyx-launch --help`)",
               cmd);
     return TINYX_EXIT_USAGE;
 }

@@ -335,6 +335,20 @@ static int net_option(const char *name, const char *value)
     return 1;
 }
 
+int launcher_vdev_net_add_open(int fd, const char *ifname, const uint8_t mac[6])
+{
+    if (net_config_count == LAYOUT_VIRTIO_MAX_DEVICES)
+        return tinyx_err("at most %u network devices", LAYOUT_VIRTIO_MAX_DEVICES);
+    struct launcher_vdev_net_config *cfg = &net_configs[net_config_count++];
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->tap, sizeof(cfg->tap), "%s", ifname);
+    memcpy(cfg->mac, mac, 6);
+    cfg->have_mac = true;
+    cfg->have_fd = true;
+    cfg->fd = fd;
+    return 0;
+}
+
 static void on_tap_readable(struct launcher_vmm *v, void *ctx)
 {
     (void)v;
@@ -346,9 +360,13 @@ static int net_setup(struct launcher_vmm *v, struct strvec *cmdline_words)
     for (unsigned i = 0; i < net_config_count; i++) {
         const struct launcher_vdev_net_config *cfg = &net_configs[i];
         char ifname[IFNAMSIZ];
-        int fd = launcher_vdev_net_open_tap(cfg->tap, ifname);
-        if (fd < 0)
+        int fd;
+        if (cfg->have_fd) {
+            fd = cfg->fd;
+            snprintf(ifname, sizeof(ifname), "%s", cfg->tap);
+        } else if ((fd = launcher_vdev_net_open_tap(cfg->tap, ifname)) < 0) {
             return -1;
+        }
         uint8_t mac[6];
         if (cfg->have_mac)
             memcpy(mac, cfg->mac, 6);
@@ -356,7 +374,8 @@ static int net_setup(struct launcher_vmm *v, struct strvec *cmdline_words)
             launcher_vdev_net_default_mac(ifname, mac);
         struct launcher_vdev_net *n = launcher_vdev_net_create(v, fd, mac);
         net_devices[i] = n;
-        if (launcher_netlink_link_up(ifname, cfg->bridge[0] ? cfg->bridge : NULL) < 0)
+        if (!cfg->have_fd &&
+            launcher_netlink_link_up(ifname, cfg->bridge[0] ? cfg->bridge : NULL) < 0)
             return -1;
         if (launcher_virtio_mmio_attach(&n->mmio, cmdline_words) < 0)
             return -1;

@@ -20,6 +20,8 @@ struct launcher_vdev_net_config {
     char bridge[IFNAMSIZ]; /* "" = none */
     uint8_t mac[6];
     bool have_mac;
+    bool have_fd; /* fd is a tap someone else opened, up and bridged (the daemon) */
+    int fd;
 };
 
 /* Parse "TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]". 0, or -1 with a message. */
@@ -29,6 +31,11 @@ void launcher_vdev_net_default_mac(const char *ifname, uint8_t mac[6]);
 /* Create (or attach to) tap `name` (IFF_TAP | IFF_NO_PI, non-blocking); ifname gets the real
  * name. Returns the fd, or -1 with a message. */
 int launcher_vdev_net_open_tap(const char *name, char ifname[IFNAMSIZ]);
+
+/* Add a device over a tap already opened, brought up and bridged by the caller (the daemon
+ * hands it to a prepared shell); ifname is for messages. Takes ownership of fd. 0, or -1 with
+ * a message when LAYOUT_VIRTIO_MAX_DEVICES are configured already. */
+int launcher_vdev_net_add_open(int fd, const char *ifname, const uint8_t mac[6]);
 
 struct launcher_vdev_net {
     struct launcher_virtio_mmio mmio;

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "launcher/layout.h"
@@ -167,7 +168,7 @@ static void *set_memory(void *arg)
     return NULL;
 }
 
-static int finish_memory(void)
+int launcher_vmm_finish_memory(void)
 {
     if (memory_job.started) {
         pthread_join(memory_job.thread, NULL);
@@ -181,8 +182,8 @@ static int finish_memory(void)
     return 0;
 }
 
-/* /dev/kvm, the VM and its RAM. */
-static int create_vm(struct launcher_vmm *v)
+/* /dev/kvm, the VM and its RAM (a private mapping of ram_fd when >= 0: see vmm_core.h). */
+int launcher_vmm_create_vm(struct launcher_vmm *v, int ram_fd)
 {
     v->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
     if (v->kvm_fd < 0) {
@@ -209,8 +210,21 @@ static int create_vm(struct launcher_vmm *v)
     fcntl(v->vm_fd, F_SETFD, FD_CLOEXEC);
     /* Private anonymous memory: pages the guest never touches cost nothing, so the VMM's
      * resident set stays small for tiny guests however much --mem says. */
-    void *mem = mmap(NULL, v->cfg->mem_bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *mem;
+    if (ram_fd >= 0) {
+        struct stat st;
+        if (fstat(ram_fd, &st) < 0 || (uint64_t)st.st_size != v->cfg->mem_bytes) {
+            tinyx_err("the RAM template is not %llu MiB",
+                      (unsigned long long)(v->cfg->mem_bytes / MIB));
+            return TINYX_EXIT_FAIL;
+        }
+        /* Copy-on-write: the template's pages are shared until the guest writes them. */
+        mem = mmap(NULL, v->cfg->mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+                   ram_fd, 0);
+    } else {
+        mem = mmap(NULL, v->cfg->mem_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
     if (mem == MAP_FAILED) {
         tinyx_errno("cannot reserve %llu MiB of guest RAM",
                     (unsigned long long)(v->cfg->mem_bytes / MIB));
@@ -232,7 +246,7 @@ static int create_vm(struct launcher_vmm *v)
     return 0;
 }
 
-static int create_vcpu(struct launcher_vmm *v)
+int launcher_vmm_create_vcpu(struct launcher_vmm *v)
 {
     v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
     if (v->vcpu_fd < 0)
@@ -250,7 +264,7 @@ static int create_vcpu(struct launcher_vmm *v)
 }
 
 /* The image's command line plus the modules' words. */
-static char *join_cmdline(const char *base, const struct strvec *words)
+char *launcher_vmm_join_cmdline(const char *base, const struct strvec *words)
 {
     size_t len = strlen(base) + 1;
     for (size_t i = 0; i < words->n; i++)
@@ -265,7 +279,7 @@ static char *join_cmdline(const char *base, const struct strvec *words)
     return out;
 }
 
-static int check_memory(const struct launcher_vmm_config *cfg)
+int launcher_vmm_check_memory(const struct launcher_vmm_config *cfg)
 {
     /* The kernel loads at 1 MiB, so less than 2 MiB leaves no room for anything. */
     if (cfg->mem_bytes < 2 * MIB || cfg->mem_bytes > LAYOUT_RAM_MAX ||
@@ -284,7 +298,7 @@ static int create_and_run(struct launcher_vmm *v, const struct launcher_pvh_kern
                           bool *setup_done)
 {
     const struct launcher_vmm_config *cfg = v->cfg;
-    int rc = create_vm(v);
+    int rc = launcher_vmm_create_vm(v, -1);
     if (rc != 0)
         return rc;
 
@@ -305,7 +319,7 @@ static int create_and_run(struct launcher_vmm *v, const struct launcher_pvh_kern
         tinyx_strvec_free(&words);
         return TINYX_EXIT_FAIL;
     }
-    char *cmdline = join_cmdline(cfg->cmdline ? cfg->cmdline : "", &words);
+    char *cmdline = launcher_vmm_join_cmdline(cfg->cmdline ? cfg->cmdline : "", &words);
     tinyx_strvec_free(&words);
     rc = launcher_vmm_pvh_load(v, k, cfg->initrd, cmdline);
     free(cmdline);
@@ -313,7 +327,8 @@ static int create_and_run(struct launcher_vmm *v, const struct launcher_pvh_kern
         return rc;
     if (!cfg->no_sandbox)
         launcher_vmm_sandbox_prepare(v);
-    if (create_vcpu(v) < 0 || launcher_vmm_x86_setup(v) < 0 || finish_memory() < 0)
+    if (launcher_vmm_create_vcpu(v) < 0 || launcher_vmm_x86_setup(v) < 0 ||
+        launcher_vmm_finish_memory() < 0)
         return TINYX_EXIT_FAIL;
     v->t_created = tinyx_now_us();
 
@@ -329,15 +344,15 @@ static int create_and_run(struct launcher_vmm *v, const struct launcher_pvh_kern
     return 0;
 }
 
-static void destroy(struct launcher_vmm *v, const bool *setup_done)
+void launcher_vmm_destroy(struct launcher_vmm *v, const bool *setup_done)
 {
-    finish_memory();
+    launcher_vmm_finish_memory();
     launcher_vmm_x86_release();
     launcher_vmm_sandbox_release();
     launcher_vmm_io_stop(v);
     for (size_t i = launcher_vmm_module_count(); i-- > 0;) {
         const struct launcher_vmm_module *m = launcher_vmm_module_at(i);
-        if (setup_done[i] && m->teardown)
+        if (setup_done && setup_done[i] && m->teardown)
             m->teardown(v);
     }
     if (v->run)
@@ -355,29 +370,37 @@ static void destroy(struct launcher_vmm *v, const bool *setup_done)
     v->mem = NULL;
 }
 
-int launcher_vmm_run(const struct launcher_vmm_config *cfg, struct launcher_vmm *v)
+int launcher_vmm_open_kernel(const struct launcher_vmm_config *cfg, struct launcher_pvh_kernel *k)
 {
-    v->cfg = cfg;
-    v->kvm_fd = v->vm_fd = v->vcpu_fd = -1;
-    if (!v->t_start)
-        v->t_start = tinyx_now_us();
-    int rc = check_memory(cfg);
+    int rc = launcher_vmm_check_memory(cfg);
     if (rc != 0)
         return rc;
-    struct launcher_pvh_kernel k;
-    rc = launcher_vmm_pvh_open(cfg->kernel, &k);
+    rc = launcher_vmm_pvh_open(cfg->kernel, k);
     if (rc != 0)
         return rc;
-    if (k.is_linux && launcher_vmm_host_is_pvm()) {
+    if (k->is_linux && launcher_vmm_host_is_pvm()) {
         tinyx_err("%s is a Linux kernel, and /dev/kvm here is kvm_pvm (software nested "
                   "virtualisation), on which a standard Linux kernel does not boot (it stalls in "
                   "emulation); boot it under QEMU instead: tinyx-launch run IMAGE --backend qemu",
                   cfg->kernel);
         return TINYX_EXIT_ENV;
     }
+    return 0;
+}
+
+int launcher_vmm_run(const struct launcher_vmm_config *cfg, struct launcher_vmm *v)
+{
+    v->cfg = cfg;
+    v->kvm_fd = v->vm_fd = v->vcpu_fd = -1;
+    if (!v->t_start)
+        v->t_start = tinyx_now_us();
+    struct launcher_pvh_kernel k;
+    int rc = launcher_vmm_open_kernel(cfg, &k);
+    if (rc != 0)
+        return rc;
     bool *setup_done = tinyx_xcalloc(launcher_vmm_module_count() + 1, sizeof(bool));
     rc = create_and_run(v, &k, setup_done);
-    destroy(v, setup_done);
+    launcher_vmm_destroy(v, setup_done);
     free(setup_done);
     return rc;
 }

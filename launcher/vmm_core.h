@@ -5,12 +5,32 @@
 #include <stdbool.h>
 
 #include "launcher/vmm.h"
+#include "launcher/vmm_pvh.h"
 
 /* vmm.c: whether /dev/kvm is kvm_pvm (software nested virtualisation), which runs tiny PVH
  * guests but not a standard Linux kernel. */
 bool launcher_vmm_host_is_pvm(void);
 /* vmm.c: KVM_CREATE_IRQCHIP now (before the vCPU). 0, or -1 after a message. */
 int launcher_vmm_irqchip_create(struct launcher_vmm *v);
+
+/* vmm.c: the steps of launcher_vmm_run, for the prepared shell (vmm_shell.c). */
+/* --mem in range, the kernel's headers checked, a Linux kernel on kvm_pvm refused: 0 or a
+ * TINYX_EXIT_* code after a message. */
+int launcher_vmm_open_kernel(const struct launcher_vmm_config *cfg, struct launcher_pvh_kernel *k);
+int launcher_vmm_check_memory(const struct launcher_vmm_config *cfg);
+/* /dev/kvm, KVM_CREATE_VM and guest RAM: anonymous, or when ram_fd >= 0 a MAP_PRIVATE
+ * (copy-on-write) mapping of that file, which must be exactly cfg->mem_bytes long. The RAM
+ * slot is given to KVM on a helper thread: launcher_vmm_finish_memory() joins it. 0 or a
+ * TINYX_EXIT_* code after a message. */
+int launcher_vmm_create_vm(struct launcher_vmm *v, int ram_fd);
+int launcher_vmm_finish_memory(void);
+/* KVM_CREATE_VCPU and its run page. 0, or -1 after a message. */
+int launcher_vmm_create_vcpu(struct launcher_vmm *v);
+/* base + " " + each word (malloc'd). */
+char *launcher_vmm_join_cmdline(const char *base, const struct strvec *words);
+/* Undo everything: helper threads, I/O thread, modules whose setup_done[i] (may be NULL: no
+ * module), vCPU, VM, RAM. */
+void launcher_vmm_destroy(struct launcher_vmm *v, const bool *setup_done);
 
 /* vmm_x86.c: start reading KVM_GET_SUPPORTED_CPUID on a helper thread (v->kvm_fd open), so
  * it overlaps VM creation; launcher_vmm_x86_release joins it and frees the result. */

@@ -17,6 +17,7 @@ static struct launcher_vmm *volatile loop_vm;
 static volatile sig_atomic_t timed_out;
 static volatile sig_atomic_t interrupted_by;
 static pid_t vcpu_tid;
+static bool parked; /* the guest idles in HLT with interrupts on (park_idle) */
 
 /* Every handler leaves KVM_RUN (or makes the next one return at once) on the vCPU thread; a
  * process-directed signal that landed on another thread is passed on to it. */
@@ -56,6 +57,7 @@ int launcher_vmm_loop_prepare(struct launcher_vmm *v)
     loop_vm = v;
     timed_out = 0;
     interrupted_by = 0;
+    parked = false;
     vcpu_tid = (pid_t)syscall(SYS_gettid);
     static const struct {
         int sig;
@@ -204,6 +206,26 @@ static void handle_internal_error(struct launcher_vmm *v, const char *state)
                           run->internal.suberror, state, hint);
 }
 
+/* A HLT exit with interrupts enabled comes only from a VM without the in-kernel irqchip, that
+ * is without devices (they bring it along), so no interrupt can ever arrive: the guest idles,
+ * as a real CPU would, until the monitor is stopped (launcher_vmm_stop, --timeout, a signal).
+ * The vCPU thread sleeps meanwhile; an idle VM costs the host no CPU and its creation no
+ * irqchip (~1 ms under kvm_pvm). Signals are blocked around the check so none is missed. */
+static void park_idle(struct launcher_vmm *v)
+{
+    static const int wake[] = {SIGUSR1, SIGALRM, SIGINT, SIGTERM, SIGHUP};
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof(wake) / sizeof(wake[0]); i++)
+        sigaddset(&block, wake[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    parked = true;
+    while (__atomic_load_n(&v->end, __ATOMIC_ACQUIRE) == LAUNCHER_VMM_RUNNING && !timed_out &&
+           !interrupted_by)
+        sigsuspend(&old);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void handle_exit(struct launcher_vmm *v)
 {
     struct kvm_run *run = v->run;
@@ -224,7 +246,12 @@ static void handle_exit(struct launcher_vmm *v)
     launcher_vmm_x86_describe(v, state, sizeof(state));
     switch (run->exit_reason) {
     case KVM_EXIT_HLT:
-        /* Without the in-kernel irqchip nothing can wake the vCPU again. */
+        /* Without the in-kernel irqchip nothing can wake the vCPU again: with interrupts off
+         * the guest is dead, with them on it idles until it is stopped. */
+        if (run->if_flag) {
+            park_idle(v);
+            return;
+        }
         launcher_vmm_stop(v, LAUNCHER_VMM_HALTED, 0,
                           "the guest halted (HLT) with no interrupt to wait for (%s)", state);
         return;
@@ -260,8 +287,8 @@ static void stop_timed_out(struct launcher_vmm *v)
     char state[200];
     launcher_vmm_x86_describe(v, state, sizeof(state));
     struct kvm_mp_state mp = {0};
-    bool halted =
-        ioctl(v->vcpu_fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
+    bool halted = parked || (ioctl(v->vcpu_fd, KVM_GET_MP_STATE, &mp) == 0 &&
+                             mp.mp_state == KVM_MP_STATE_HALTED);
     char timer[80];
     if (v->t_boot_timer)
         snprintf(timer, sizeof(timer), "it signalled the boot timer after %.3f ms",

@@ -3,10 +3,15 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "launcher/shell_abi.h"
 #include "launcher/vmm.h"
+#include "launcher/vmm_shell.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
 
@@ -33,6 +38,9 @@ static void usage(FILE *out)
             "  --timeout MS       end the VM after MS milliseconds (default: none)\n"
             "  --no-sandbox       do not install the seccomp filter (debugging)\n"
             "  --timing           print a JSON line of milestones (us since start) on stderr\n"
+            "  --shell            run as a prepared shell of the launcher daemon (socket on fd 3,\n"
+            "                     RAM template on fd 4; see docs/daemon.md)\n"
+            "  --parent-pid PID   with --shell: die with that process (the daemon)\n"
             "  -v, --verbose      say more\n"
             "  -h, --help         this help\n",
             MAX_MEM_MIB, DEFAULT_MEM_MIB);
@@ -110,6 +118,8 @@ static int module_option(const char *name, const char *value)
 struct options {
     struct launcher_vmm_config cfg;
     bool timing;
+    bool shell;
+    long parent_pid;
 };
 
 /* The core's own options; everything else goes to the modules. */
@@ -118,7 +128,8 @@ static const struct {
     bool takes_value;
 } core_options[] = {{"--kernel", true},  {"--initrd", true},      {"--cmdline", true},
                     {"--mem", true},     {"--console-fd", true},  {"--timer-fd", true},
-                    {"--timeout", true}, {"--no-sandbox", false}, {"--timing", false}};
+                    {"--timeout", true}, {"--no-sandbox", false}, {"--timing", false},
+                    {"--shell", false},  {"--parent-pid", true}};
 
 static int apply_core(struct options *o, const char *name, const char *value)
 {
@@ -127,7 +138,13 @@ static int apply_core(struct options *o, const char *name, const char *value)
         o->cfg.no_sandbox = true;
     else if (!strcmp(name, "--timing"))
         o->timing = true;
-    else if (!strcmp(name, "--kernel"))
+    else if (!strcmp(name, "--shell"))
+        o->shell = true;
+    else if (!strcmp(name, "--parent-pid")) {
+        if (!parse_uint(value, 1, 1ul << 22, &n))
+            return usage_error("--parent-pid: expected a process id, got '%s'", value);
+        o->parent_pid = (long)n;
+    } else if (!strcmp(name, "--kernel"))
         o->cfg.kernel = value;
     else if (!strcmp(name, "--initrd"))
         o->cfg.initrd = value;
@@ -272,7 +289,22 @@ int main(int argc, char **argv)
     struct launcher_vmm v;
     memset(&v, 0, sizeof(v));
     v.t_start = t_start;
-    rc = launcher_vmm_run(&o.cfg, &v);
+    if (o.shell) {
+        /* A shell dies with its daemon, so a killed daemon leaves no VMs (nor their taps). */
+        if (fcntl(SHELL_ABI_FD_SOCK, F_GETFD) < 0 || fcntl(SHELL_ABI_FD_RAM, F_GETFD) < 0) {
+            tinyx_err("--shell is how the launcher daemon starts its shells (descriptors 3 and 4 "
+                      "open); to boot a guest yourself, leave it out");
+            return TINYX_EXIT_USAGE;
+        }
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (o.parent_pid && getppid() != (pid_t)o.parent_pid)
+            return TINYX_EXIT_FAIL;
+        rc = launcher_vmm_shell(&o.cfg, &v, SHELL_ABI_FD_SOCK, SHELL_ABI_FD_RAM);
+        if (rc < 0)
+            return TINYX_EXIT_OK; /* released unused */
+    } else {
+        rc = launcher_vmm_run(&o.cfg, &v);
+    }
     int code = rc != 0 ? rc : exit_code_of(&v);
     if (rc == 0 && v.end == LAUNCHER_VMM_FAILED)
         tinyx_err("%s", v.why[0] ? v.why : "the monitor failed");

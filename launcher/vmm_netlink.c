@@ -109,3 +109,23 @@ int launcher_netlink_link_up(const char *ifname, const char *master)
                            master, master);
     return tinyx_errno("cannot bring %s up", ifname);
 }
+
+int launcher_netlink_link_del(const char *ifname)
+{
+    unsigned index = if_nametoindex(ifname);
+    if (index == 0)
+        return 0; /* already gone */
+    struct link_request req;
+    memset(&req, 0, sizeof(req));
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+    req.nh.nlmsg_type = RTM_DELLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.nh.nlmsg_seq = 1;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = (int)index;
+    int rc = netlink_transact(&req.nh);
+    if (rc == 0 || rc == -ENODEV)
+        return 0;
+    errno = -rc;
+    return tinyx_errno("cannot remove interface %s", ifname);
+}

@@ -6,4 +6,8 @@
  * ifname up, with one RTM_NEWLINK request. 0, or -1 with a message saying what to fix. */
 int launcher_netlink_link_up(const char *ifname, const char *master);
 
+/* Remove interface ifname (RTM_DELLINK). 0 (also when it does not exist), or -1 with a
+ * message. */
+int launcher_netlink_link_del(const char *ifname);
+
 #endif

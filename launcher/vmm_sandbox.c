@@ -37,7 +37,7 @@ static const int plain_syscalls[] = {
     SCMP_SYS(mremap),      SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
     SCMP_SYS(setitimer),   SCMP_SYS(getrusage),     SCMP_SYS(fstat),
     SCMP_SYS(newfstatat),  SCMP_SYS(sched_yield),   SCMP_SYS(restart_syscall),
-    SCMP_SYS(getrandom),
+    SCMP_SYS(getrandom),   SCMP_SYS(rt_sigsuspend),
 };
 
 /* Async-signal-safe: the number as decimal text. */

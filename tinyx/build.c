@@ -566,7 +566,7 @@ int tinyx_build(const struct tinyx_recipe *recipe, const struct tinyx_build_opts
                   "the app in a chroot to learn what it uses (try: sudo tinyx build ...)");
         return TINYX_EXIT_ENV;
     }
-    b.cache = opts->cache_dir ? tinyx_xstrdup(opts->cache_dir) : tinyx_cache_default_dir();
+    b.cache = opts->cache_dir ? tinyx_cache_absolute(opts->cache_dir) : tinyx_cache_default_dir();
     if (tinyx_mkdir_p(b.cache, 0755) < 0)
         return TINYX_EXIT_ENV;
     b.out_dir =

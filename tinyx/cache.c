@@ -17,11 +17,23 @@
 #include "tinyx/strvec.h"
 #include "tinyx/util.h"
 
+char *tinyx_cache_absolute(const char *dir)
+{
+    if (dir[0] == '/')
+        return tinyx_xstrdup(dir);
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd) /* the folder we are in was removed: keep it relative, apt will say what failed */
+        return tinyx_xstrdup(dir);
+    char *abs = tinyx_xasprintf("%s/%s", cwd, dir);
+    free(cwd);
+    return abs;
+}
+
 char *tinyx_cache_default_dir(void)
 {
     const char *e = getenv("TINYX_CACHE");
     if (e && *e)
-        return tinyx_xstrdup(e);
+        return tinyx_cache_absolute(e);
     e = getenv("XDG_CACHE_HOME");
     if (e && *e)
         return tinyx_xasprintf("%s/tinyx", e);

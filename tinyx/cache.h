@@ -8,6 +8,8 @@
 /* The cache root: $TINYX_CACHE, else $XDG_CACHE_HOME/tinyx, else $HOME/.cache/tinyx.
  * Returns a malloc'd path. */
 char *tinyx_cache_default_dir(void);
+/* dir as an absolute path (apt and chrooted tools resolve relative ones elsewhere). */
+char *tinyx_cache_absolute(const char *dir);
 
 /* An exclusive lock on PATH (created if missing); blocks, printing a note if it must wait.
  * Returns an fd to pass to tinyx_cache_unlock, or -1 with a message. */

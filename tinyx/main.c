@@ -21,6 +21,9 @@ static void usage(FILE *out)
             "                          build an image for an ad-hoc app\n"
             "  run <image>             boot an image, stream its console, check the app\n"
             "  size <image>            what takes the space in an image\n"
+            "  daemon                  the launcher daemon: prepared VM shells (docs/daemon.md)\n"
+            "  create <image>          create a VM through the daemon; destroy ID|--all,\n"
+            "                          list, stats talk to it too\n"
             "  kconfig-min <recipe>    shrink the app's kernel config by trial builds and boots\n"
             "  help                    this text; `tinyx <command> --help` for a command\n"
             "  version                 print the version\n"
@@ -45,6 +48,9 @@ int main(int argc, char **argv)
         return tinyx_main_size(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return tinyx_main_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "daemon") || !strcmp(cmd, "create") || !strcmp(cmd, "destroy") ||
+        !strcmp(cmd, "list") || !strcmp(cmd, "stats"))
+        return tinyx_main_launcher(cmd, argc - 1, argv + 1);
     if (!strcmp(cmd, "kconfig-min"))
         return kconfig_min_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -2,6 +2,7 @@
 #include "bootinfo.h"
 #include "cmdline.h"
 #include "console.h"
+#include "devpage.h"
 #include "inet.h"
 #include "initramfs/boot_abi.h"
 #include "mem.h"
@@ -130,7 +131,15 @@ int tg_main(void)
     static struct state st;
     tg_runtime_init();
     const char *cmdline = tg_cmdline();
-    int rc = parse_address(cmdline, st.ip);
+    /* The device page (written by the launcher daemon) wins over the command line. */
+    struct devpage_abi_device entry;
+    bool ip_from_page =
+        tg_devpage_find(DEVPAGE_ABI_NET, 0, &entry) && (entry.flags & DEVPAGE_ABI_HAS_IP);
+    int rc = 0;
+    if (ip_from_page)
+        memcpy(st.ip, entry.ip, 4);
+    else
+        rc = parse_address(cmdline, st.ip);
     if (rc)
         return rc;
     uint64_t count = 0;
@@ -145,8 +154,9 @@ int tg_main(void)
     const uint8_t *m = st.net.mac;
     tg_printf("net: virtio-mmio version %u at %#llx irq %u\n", st.net.dev.version,
               (unsigned long long)st.net.dev.base, st.net.dev.irq);
-    tg_printf("net: ready ip=%u.%u.%u.%u mac=%02x:%02x:%02x:%02x:%02x:%02x\n", st.ip[0], st.ip[1],
-              st.ip[2], st.ip[3], m[0], m[1], m[2], m[3], m[4], m[5]);
+    tg_printf("net: ready ip=%u.%u.%u.%u mac=%02x:%02x:%02x:%02x:%02x:%02x%s\n", st.ip[0], st.ip[1],
+              st.ip[2], st.ip[3], m[0], m[1], m[2], m[3], m[4], m[5],
+              ip_from_page ? " (from device page)" : "");
     tg_boot_ready();
     while (!count || st.echo_replies < count) {
         size_t len;

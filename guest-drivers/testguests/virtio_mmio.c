@@ -74,6 +74,22 @@ static bool parse_word(struct tg_str v, uint64_t *size, uint64_t *base, uint64_t
            tg_parse_u64(s_irq, false, irq);
 }
 
+bool tg_virtio_probe(uint64_t base, uint64_t size, unsigned irq, uint32_t device_id,
+                     const char *name, struct tg_virtio_dev *dev)
+{
+    /* The static page tables map the device windows' GiB (3-4 GiB) only. */
+    if (size < MIN_WINDOW || base < 0xc0000000ull || base + size > 0x100000000ull || (base & 3))
+        return false;
+    struct tg_virtio_dev d = {name, base, size, irq, 0, 0};
+    uint32_t magic = rd(&d, REG_MAGIC);
+    d.version = rd(&d, REG_VERSION);
+    uint32_t id = rd(&d, REG_DEVICE_ID);
+    if (magic != VIRTIO_MAGIC || (d.version != 1 && d.version != 2) || id != device_id)
+        return false;
+    *dev = d;
+    return true;
+}
+
 bool tg_virtio_find(const char *cmdline, uint32_t device_id, const char *name,
                     struct tg_virtio_dev *dev)
 {
@@ -88,7 +104,6 @@ bool tg_virtio_find(const char *cmdline, uint32_t device_id, const char *name,
                       name, (int)word.len, word.s);
             continue;
         }
-        /* The static page tables map the device windows' GiB (3-4 GiB) only. */
         if (size < MIN_WINDOW || base < 0xc0000000ull || base + size > 0x100000000ull ||
             (base & 3)) {
             tg_printf("%s: ignoring %.*s: the window must be at least %#x bytes inside "
@@ -97,14 +112,8 @@ bool tg_virtio_find(const char *cmdline, uint32_t device_id, const char *name,
             continue;
         }
         seen++;
-        struct tg_virtio_dev d = {name, base, size, (unsigned)irq, 0, 0};
-        uint32_t magic = rd(&d, REG_MAGIC);
-        d.version = rd(&d, REG_VERSION);
-        uint32_t id = rd(&d, REG_DEVICE_ID);
-        if (magic != VIRTIO_MAGIC || (d.version != 1 && d.version != 2) || id != device_id)
-            continue;
-        *dev = d;
-        return true;
+        if (tg_virtio_probe(base, size, (unsigned)irq, device_id, name, dev))
+            return true;
     }
     tg_printf("%s: no virtio-mmio device with DeviceID %u among the %u declared on the command "
               "line (the VMM must add virtio_mmio.device=SIZE@BASE:IRQ for it)\n",

@@ -30,6 +30,12 @@ struct tg_virtio_dev {
 bool tg_virtio_find(const char *cmdline, uint32_t device_id, const char *name,
                     struct tg_virtio_dev *dev);
 
+/* The device at [base, base + size) with interrupt irq (from the device page), if its
+ * registers say it is a virtio-mmio device with DeviceID device_id. The window must lie in
+ * 3-4 GiB (the guest's page tables map that). */
+bool tg_virtio_probe(uint64_t base, uint64_t size, unsigned irq, uint32_t device_id,
+                     const char *name, struct tg_virtio_dev *dev);
+
 /* Reset, ACKNOWLEDGE, DRIVER, then negotiate: the driver takes wanted & offered (plus
  * VERSION_1 on a modern device, which it must offer), then FEATURES_OK. False after a message. */
 bool tg_virtio_begin(struct tg_virtio_dev *dev, uint64_t wanted);

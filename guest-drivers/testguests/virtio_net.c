@@ -2,6 +2,7 @@
 #include "virtio_net.h"
 
 #include "alloc.h"
+#include "devpage.h"
 #include "console.h"
 #include "io.h"
 #include "irq.h"
@@ -49,8 +50,19 @@ static struct tg_net_buf *buf_of_frame(uint8_t *frame)
 int tg_net_init(struct tg_net *net, const char *cmdline)
 {
     memset(net, 0, sizeof(*net));
-    if (!tg_virtio_find(cmdline, TG_VIRTIO_ID_NET, "net", &net->dev))
+    struct devpage_abi_device entry;
+    if (tg_devpage_find(DEVPAGE_ABI_NET, 0, &entry)) {
+        if (!tg_virtio_probe(entry.mmio_base, entry.mmio_size, entry.irq, TG_VIRTIO_ID_NET, "net",
+                             &net->dev)) {
+            tg_printf("net: the device page names a virtio-net device at %#llx irq %u, but "
+                      "there is none\n",
+                      (unsigned long long)entry.mmio_base, entry.irq);
+            return TG_EXIT_NODEV;
+        }
+        net->from_devpage = true;
+    } else if (!tg_virtio_find(cmdline, TG_VIRTIO_ID_NET, "net", &net->dev)) {
         return TG_EXIT_NODEV;
+    }
     if (!tg_virtio_begin(&net->dev, VIRTIO_NET_F_MAC))
         return TG_EXIT_DEVICE;
     net->hdr_len = net->dev.version == 1 ? 10 : 12;
@@ -59,7 +71,9 @@ int tg_net_init(struct tg_net *net, const char *cmdline)
         tg_virtio_fail(&net->dev);
         return TG_EXIT_DEVICE;
     }
-    if (net->dev.features & VIRTIO_NET_F_MAC) {
+    if (net->from_devpage) {
+        memcpy(net->mac, entry.mac, 6); /* the same as the device's config space */
+    } else if (net->dev.features & VIRTIO_NET_F_MAC) {
         for (unsigned i = 0; i < 6; i++)
             net->mac[i] = tg_virtio_config8(&net->dev, i);
     } else {

@@ -19,9 +19,11 @@ struct tg_net {
     uint32_t hdr_len;           /* virtio_net_hdr: 12 bytes (VERSION_1), 10 (legacy) */
     struct tg_net_buf *tx_free; /* transmit buffers not in the queue */
     unsigned interrupts;        /* how many the device raised (for the report) */
+    bool from_devpage;          /* found through the device page (MAC from there too) */
 };
 
-/* Find the first virtio-net device on the command line, negotiate (MAC only), set up both
+/* Find the first virtio-net device of the device page (devpage.h) or, without one, of the
+ * command line, negotiate (MAC only), set up both
  * queues, fill the receive queue, route its interrupt, DRIVER_OK. Returns 0, or after a
  * message TG_EXIT_NODEV (no such device declared) or TG_EXIT_DEVICE (it misbehaved). */
 int tg_net_init(struct tg_net *net, const char *cmdline);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_21_guests_kvm: noop, hello, blk (CRC-32 = the file's) and net (ping via tap+bridge) on the
-# KVM backend: `tinyx-launch run --backend kvm [--blk|--net]`, and tinyx-kvm directly for a few.
+# test_21_guests_kvm: noop, hello, idle, blk (CRC-32 = the file's) and net (ping via tap+bridge)
+# on the KVM backend: `tinyx-launch run --backend kvm [--blk|--net]`, and tinyx-kvm directly for
+# a few.
 . "$(dirname "$0")/lib.sh"
 
 KVM="$B/bin/tinyx-kvm"
@@ -27,9 +28,9 @@ fi
 if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     skip "no usable /dev/kvm here: the KVM backend cannot run"; finish; exit
 fi
-for g in noop hello blk net; do
+for g in noop hello blk net idle; do
     if [ ! -f "$(guest_kernel $g)" ]; then
-        skip "test guest $g is not built (make guests): the KVM guest tests need all four"
+        skip "test guest $g is not built (make guests): the KVM guest tests need all of them"
         finish; exit
     fi
 done
@@ -43,6 +44,13 @@ expect_text noop err '"boot_timer_us":[1-9]' "noop guest's boot-timer byte is ti
 run hello "$KVM" --kernel "$(guest_kernel hello)" --cmdline "$(guest_cmdline hello) tinyx.t21=marker" --timeout 10000
 expect_rc hello 0 "hello guest exits 0"; explain_rc
 expect_text hello out 'tinyx\.t21=marker' "hello guest prints its command line"
+
+# idle signals the boot timer, then waits in HLT with interrupts on: alive (and asleep, with no
+# irqchip to wake it) until the monitor's --timeout ends it with 7.
+run idle "$KVM" --kernel "$(guest_kernel idle)" --cmdline "$(guest_cmdline idle)" --timeout 1500 --timing
+expect_rc idle 7 "idle guest signals boot and keeps running until the timeout"; explain_rc
+expect_text idle err '"boot_timer_us":[1-9]' "idle guest's boot-timer byte is timestamped"
+expect_text idle err 'it is halted \(HLT\), waiting for an interrupt' "idle guest was idling in HLT at the timeout"
 
 # Through the launcher: the same guest, its boot measured.
 run launch_noop "$LAUNCH" run "$GUESTS/noop" --backend kvm --json --timeout 10

@@ -75,9 +75,10 @@ static const uint8_t guest_status[] = {
     0xeb,
     0xfd, /* hlt; jmp hlt */
 };
-static const uint8_t guest_hlt[] = {0xfa, 0xf4, 0xeb, 0xfd}; /* cli; hlt */
-static const uint8_t guest_spin[] = {0xeb, 0xfe};            /* jmp . */
-static const uint8_t guest_ud2[] = {0x0f, 0x0b};             /* #UD with no IDT */
+static const uint8_t guest_hlt[] = {0xfa, 0xf4, 0xeb, 0xfd};  /* cli; hlt */
+static const uint8_t guest_spin[] = {0xeb, 0xfe};             /* jmp . */
+static const uint8_t guest_idle[] = {0xfb, 0xf4, 0xeb, 0xfd}; /* sti; hlt; jmp hlt */
+static const uint8_t guest_ud2[] = {0x0f, 0x0b};              /* #UD with no IDT */
 
 static char *guest_file(const char *name, const uint8_t *code, size_t len, bool linux_note)
 {
@@ -161,6 +162,26 @@ static void test_halt(void **state)
     assert_int_equal(r.v.end, LAUNCHER_VMM_HALTED);
     assert_non_null(strstr(r.v.why, "halted (HLT)"));
     assert_int_equal(r.v.t_boot_timer, 0);
+    run_free(&r);
+    free(kernel);
+}
+
+/* HLT with interrupts on and no irqchip: the guest idles (the monitor sleeps) until stopped. */
+static void test_idle_until_timeout(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KVM();
+    char *kernel = guest_file("idle", guest_idle, sizeof(guest_idle), false);
+    struct run r;
+    uint64_t t0 = tinyx_now_us();
+    run_guest(&r, kernel, 300);
+    uint64_t took_ms = (tinyx_now_us() - t0) / 1000;
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.v.end, LAUNCHER_VMM_TIMEOUT);
+    assert_non_null(strstr(r.v.why, "it is halted (HLT), waiting for an interrupt"));
+    assert_false(r.v.irqchip);
+    assert_true(took_ms >= 250);
+    assert_true(took_ms < 5000);
     run_free(&r);
     free(kernel);
 }
@@ -286,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_status_console_timer),
         cmocka_unit_test(test_halt),
+        cmocka_unit_test(test_idle_until_timeout),
         cmocka_unit_test(test_triple_fault),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_bad_kernel_and_memory),
