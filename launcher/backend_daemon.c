@@ -44,6 +44,18 @@ static int connect_daemon(const char *path)
     return fd;
 }
 
+bool launcher_daemon_running(const char **socket_out)
+{
+    const char *path = launcher_daemon_socket_path(NULL);
+    if (socket_out)
+        *socket_out = path;
+    int fd = connect_daemon(path);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 static int daemon_prepare(const char *requested, const char **accel_out, char *note,
                           size_t note_len)
 {

@@ -230,6 +230,15 @@ static int check_initrd_fits(const struct launcher_vm_spec *spec, uint64_t kerne
     return TINYX_EXIT_USAGE;
 }
 
+bool launcher_kvm_can_boot(const char *kernel_path)
+{
+    struct kernel_elf elf;
+    if (read_kernel_elf(kernel_path, &elf) != 1 || elf.broken[0] || !elf.pvh_entry)
+        return false;
+    char why[512];
+    return !elf.is_linux || launcher_host_kvm(why, sizeof(why)) != LAUNCHER_KVM_SOFTWARE;
+}
+
 /* What this host's KVM and tinyx-kvm cannot boot is refused here, before any process starts,
  * with the way out. The rule for "this kernel is Linux": a bzImage (the Linux boot protocol),
  * or an ELF file with a Linux note (above); the test guests carry only the PVH entry note. */

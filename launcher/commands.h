@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_COMMANDS_H
 #define LAUNCHER_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "tinyx/version.h"
@@ -19,6 +20,8 @@ int launcher_daemon_command(int argc, char **argv);
 void launcher_daemon_usage(FILE *out);
 /* The daemon's socket: given (if not NULL or ""), else $TINYX_DAEMON_SOCKET, else the default. */
 const char *launcher_daemon_socket_path(const char *given);
+/* Whether a launcher daemon answers on its socket (*socket_out: the path tried). */
+bool launcher_daemon_running(const char **socket_out);
 
 /* client.c: the daemon's clients; argv[0] is the command (create, destroy, list, stats). */
 int launcher_client_command(int argc, char **argv);

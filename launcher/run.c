@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "launcher/backend.h"
+#include "launcher/backend_kvm.h"
 #include "launcher/boot.h"
 #include "launcher/check.h"
 #include "launcher/commands.h"
@@ -298,6 +299,32 @@ static void report(struct session *s, int code)
     }
 }
 
+/* --backend, or else: a running launcher daemon boots what it can (a PVH kernel this host's KVM
+ * runs, the image's own kernel, no disks, and no port forwards: a server app needs a --net
+ * device), in a prepared shell; anything else goes to the default backend. */
+static const struct launcher_backend *pick_backend(struct session *s)
+{
+    if (s->opts.backend)
+        return launcher_backend_find(s->opts.backend);
+    bool has_blk = false, has_net = false;
+    for (size_t i = 0; i < s->opts.n_devices; i++) {
+        has_blk |= s->opts.devices[i].kind == LAUNCHER_VM_DEVICE_BLK;
+        has_net |= s->opts.devices[i].kind == LAUNCHER_VM_DEVICE_NET;
+    }
+    const char *sock = NULL;
+    if (!s->opts.kernel && !has_blk && (s->img.n_ports == 0 || has_net) &&
+        launcher_kvm_can_boot(s->kernel_path) && launcher_daemon_running(&sock)) {
+        const struct launcher_backend *d = launcher_backend_find("daemon");
+        if (d) {
+            tinyx_info("a launcher daemon listens on %s: booting in one of its prepared shells "
+                       "(--backend chooses another backend)",
+                       sock);
+            return d;
+        }
+    }
+    return launcher_backend_default();
+}
+
 static int run_command(struct session *s)
 {
     int rc = launcher_image_load(s->opts.image_dir, &s->img);
@@ -309,8 +336,7 @@ static int run_command(struct session *s)
     rc = check_devices(s);
     if (rc != 0)
         return rc;
-    s->backend =
-        s->opts.backend ? launcher_backend_find(s->opts.backend) : launcher_backend_default();
+    s->backend = pick_backend(s);
     if (!s->backend)
         return TINYX_EXIT_USAGE;
     if (s->opts.accel && !s->backend->accels) {

@@ -24,7 +24,8 @@ void launcher_run_usage(FILE *out)
             "times. Exits with the guest's exit status.\n"
             "\n"
             "Options:\n"
-            "  --backend NAME   VM backend (default %s):\n",
+            "  --backend NAME   VM backend (default: daemon when a launcher daemon answers on\n"
+            "                   its socket and can boot the image, else %s):\n",
             launcher_backend_default()->name);
     for (size_t i = 0; i < launcher_backend_count(); i++)
         fprintf(out, "                     %-6s %s\n", launcher_backend_at(i)->name,

@@ -135,8 +135,20 @@ expect_rc r_fault 5 "a triple fault through the daemon backend: exit 5"
 expect_text r_fault err "triple-faulted" "with the monitor's reason"
 run r_hang "$TINYX" run "$GUESTS/hello" --backend daemon --append hello.hang --timeout 2
 expect_rc r_hang 7 "a hang through the daemon backend ends at --timeout"
+# No --backend: a running daemon takes what it can boot; --backend still wins.
+run r_auto "$TINYX" run "$GUESTS/noop" --json
+expect_rc r_auto 0 "tinyx run without --backend while a daemon runs: noop"
+jq -e '.backend == "daemon"' "$WORK/r_auto.out" >/dev/null &&
+    pass "it went to the daemon" || { fail "run without --backend did not use the daemon"; show r_auto; }
+expect_text r_auto err "a launcher daemon listens on" "and says so"
+run r_forced "$TINYX" run "$GUESTS/noop" --json --backend qemu
+jq -e '.backend == "qemu"' "$WORK/r_forced.out" >/dev/null &&
+    pass "--backend qemu still boots with QEMU while a daemon runs" || { fail "--backend ignored"; show r_forced; }
 [ "$(stat vms)" = 0 ] && pass "no VM left after the runs" || fail "vms left: $(stat vms)"
 unset TINYX_DAEMON_SOCKET
+run r_nodaemon env TINYX_DAEMON_SOCKET="$WORK/none.sock" "$TINYX" run "$GUESTS/noop" --json
+jq -e '.backend == "qemu"' "$WORK/r_nodaemon.out" >/dev/null &&
+    pass "without a daemon, no --backend means the default (qemu)" || { fail "default backend"; show r_nodaemon; }
 run r_none env TINYX_DAEMON_SOCKET="$WORK/none.sock" "$TINYX" run "$GUESTS/noop" --backend daemon
 expect_rc r_none 6 "--backend daemon without a daemon exits 6"
 expect_text r_none err "tinyx daemon --detach" "and says how to start one"
