@@ -2,6 +2,7 @@
 #include "launcher/daemon_net.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,10 +46,19 @@ int launcher_daemon_sweep_taps(void)
     for (struct if_nameindex *i = all; i->if_index; i++) {
         if (!tinyx_str_starts(i->if_name, LAUNCHER_DAEMON_TAP_PREFIX))
             continue;
-        /* Only tun/tap devices: /sys/class/net/NAME/tun_flags exists for them alone. */
-        char flags[IFNAMSIZ + 40];
-        snprintf(flags, sizeof(flags), "/sys/class/net/%s/tun_flags", i->if_name);
-        if (!tinyx_exists(flags))
+        /* Only tun/tap devices (/sys/class/net/NAME/tun_flags exists for them alone), and only
+         * persistent ones: the daemon's own taps are not, so they vanish with their last
+         * descriptor, and a non-persistent tap that exists is held by a live process (another
+         * daemon's VM): not ours to remove. */
+        char flags_path[IFNAMSIZ + 40];
+        snprintf(flags_path, sizeof(flags_path), "/sys/class/net/%s/tun_flags", i->if_name);
+        FILE *f = fopen(flags_path, "re");
+        if (!f)
+            continue;
+        unsigned long flags = 0;
+        int got = fscanf(f, "%lx", &flags);
+        fclose(f);
+        if (got != 1 || !(flags & IFF_PERSIST))
             continue;
         if (launcher_netlink_link_del(i->if_name) == 0) {
             tinyx_info("removed tap %s left by an earlier daemon", i->if_name);
