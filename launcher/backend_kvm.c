@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,14 +20,11 @@
 #include "launcher/kernel.h"
 #include "launcher/layout.h"
 #include "launcher/vmm.h"
+#include "launcher/vmm_spawn.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/strvec.h"
 #include "tinyx/util.h"
 
-/* tinyx-kvm writes boot-timer bytes to this descriptor; a failed exec is reported on the
- * other (close-on-exec, so tinyx-kvm never sees it). */
-#define TIMER_CHILD_FD  3
-#define REPORT_CHILD_FD 4
 /* tinyx-kvm's --mem limit (LAYOUT_RAM_MAX). */
 #define MAX_MEMORY_MB 3072u
 #define MIB           (1024ull * 1024)
@@ -368,55 +363,9 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     tinyx_strvec_push(av, "--console-fd");
     tinyx_strvec_push(av, "1");
     tinyx_strvec_push(av, "--timer-fd");
-    tinyx_strvec_pushf(av, "%d", TIMER_CHILD_FD);
+    tinyx_strvec_pushf(av, "%d", LAUNCHER_SPAWN_TIMER_FD);
     for (size_t i = 0; i < spec->n_devices; i++)
         tinyx_strvec_push_owned(av, device_option(&spec->devices[i]));
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int timer_w,
-                       int report_w)
-{
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        signal(sigs[i], SIG_DFL);
-    /* Its own process group, so a terminal's Ctrl-C reaches only the launcher (which then
-     * stops the VM); the death signal covers a launcher that dies without doing so. */
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int err;
-    if (getppid() != parent)
-        _exit(127);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* Move the pipe ends above the target numbers first so no dup2 overwrites a source. */
-    int c = fcntl(console_w, F_DUPFD_CLOEXEC, 10);
-    int l = fcntl(log_w, F_DUPFD_CLOEXEC, 10);
-    int t = fcntl(timer_w, F_DUPFD_CLOEXEC, 10);
-    int r = fcntl(report_w, F_DUPFD_CLOEXEC, 10);
-    if (devnull < 0 || c < 0 || l < 0 || t < 0 || r < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-        dup2(c, STDOUT_FILENO) < 0 || dup2(l, STDERR_FILENO) < 0 || dup2(t, TIMER_CHILD_FD) < 0 ||
-        dup3(r, REPORT_CHILD_FD, O_CLOEXEC) < 0) {
-        err = errno;
-        ssize_t w = write(report_w, &err, sizeof(err));
-        (void)w;
-        _exit(127);
-    }
-    syscall(SYS_close_range, REPORT_CHILD_FD + 1, ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(argv[0], argv);
-    err = errno;
-    ssize_t w = write(REPORT_CHILD_FD, &err, sizeof(err));
-    (void)w;
-    _exit(127);
 }
 
 static int kvm_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm)
@@ -426,80 +375,13 @@ static int kvm_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm
         return rc;
     struct strvec av = STRVEC_INIT;
     build_argv(spec, &av);
-    if (tinyx_verbosity >= 2) {
-        char line[8192] = "";
-        for (size_t i = 0; i < av.n; i++)
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", i ? " " : "",
-                     av.v[i]);
-        tinyx_debug("running: %s", line);
-    }
-    int console[2] = {-1, -1}, log[2] = {-1, -1}, timer[2] = {-1, -1}, report[2] = {-1, -1};
-    if (pipe2(console, O_CLOEXEC) < 0 || pipe2(log, O_CLOEXEC) < 0 || pipe2(timer, O_CLOEXEC) < 0 ||
-        pipe2(report, O_CLOEXEC) < 0) {
-        tinyx_errno("cannot create pipes for tinyx-kvm");
-        for (int i = 0; i < 2; i++) {
-            close_fd(&console[i]);
-            close_fd(&log[i]);
-            close_fd(&timer[i]);
-            close_fd(&report[i]);
-        }
-        tinyx_strvec_free(&av);
-        return TINYX_EXIT_FAIL;
-    }
-
-    /* Block signals across fork so the child never runs our handlers. */
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(tinyx_strvec_argv(&av), parent, console[1], log[1], timer[1], report[1]);
-    int fork_errno = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    close_fd(&console[1]);
-    close_fd(&log[1]);
-    close_fd(&timer[1]);
-    close_fd(&report[1]);
-
-    int exec_errno = 0;
-    if (pid > 0) {
-        /* EOF here means exec succeeded (the report pipe is close-on-exec). */
-        ssize_t r;
-        do
-            r = read(report[0], &exec_errno, sizeof(exec_errno));
-        while (r < 0 && errno == EINTR);
-        if (r != (ssize_t)sizeof(exec_errno))
-            exec_errno = 0;
-    }
-    close_fd(&report[0]);
-    if (pid < 0 || exec_errno) {
-        errno = pid < 0 ? fork_errno : exec_errno;
-        tinyx_errno("cannot run %s", av.v[0]);
-        if (pid > 0)
-            waitpid(pid, NULL, 0);
-        close_fd(&console[0]);
-        close_fd(&log[0]);
-        close_fd(&timer[0]);
-        tinyx_strvec_free(&av);
-        return errno == ENOENT ? TINYX_EXIT_ENV : TINYX_EXIT_FAIL;
-    }
+    pid_t pid;
+    rc = launcher_spawn_vmm(tinyx_strvec_argv(&av), "tinyx-kvm", NULL, 0, vm, &pid);
     tinyx_strvec_free(&av);
-
-    fcntl(console[0], F_SETFL, O_NONBLOCK);
-    fcntl(log[0], F_SETFL, O_NONBLOCK);
-    fcntl(timer[0], F_SETFL, O_NONBLOCK);
+    if (rc != 0)
+        return rc;
     struct kvm_vm *k = tinyx_xcalloc(1, sizeof(*k));
     k->pid = pid;
-    memset(vm, 0, sizeof(*vm));
-    vm->console_fd = console[0];
-    vm->log_fd = log[0];
-    vm->timer_fd = timer[0];
-    /* A pidfd turns "tinyx-kvm exited" into a pollable event; without one, console EOF. */
-    vm->exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (vm->exit_fd >= 0)
-        fcntl(vm->exit_fd, F_SETFD, FD_CLOEXEC);
-    vm->vmm_pid = pid;
     vm->priv = k;
     return 0;
 }
@@ -588,10 +470,7 @@ static void kvm_stop(struct launcher_vm *vm)
 static void kvm_release(struct launcher_vm *vm)
 {
     kvm_stop(vm);
-    close_fd(&vm->console_fd);
-    close_fd(&vm->log_fd);
-    close_fd(&vm->timer_fd);
-    close_fd(&vm->exit_fd);
+    launcher_spawn_close(vm);
     free(vm->priv);
     vm->priv = NULL;
 }

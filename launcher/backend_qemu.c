@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include "launcher/backend.h"
 #include "launcher/hostinfo.h"
 #include "launcher/vmm_netlink.h"
+#include "launcher/vmm_spawn.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/proc.h"
 #include "tinyx/strvec.h"
@@ -29,15 +28,8 @@
 #define GUEST_GW  "10.0.2.2"
 #define GUEST_DNS "10.0.2.3"
 
-/* The boot-timer chardev writes to this descriptor of the QEMU process. */
-#define TIMER_CHILD_FD 3
-/* Where the child reports a failed exec (close-on-exec, so QEMU never sees it). */
-#define REPORT_CHILD_FD 4
 /* The taps of --net, in order, from this descriptor up (-netdev tap,fd=N). */
-#define TAP_CHILD_FD 5
-/* Every descriptor the child passes on is first moved above this, so no dup2 onto a target
- * number overwrites a source still to be moved. */
-#define CHILD_FD_FLOOR 64
+#define TAP_CHILD_FD LAUNCHER_SPAWN_EXTRA_FD
 /* More --net devices than this are refused (run_opts allows 8 devices in all). */
 #define MAX_TAPS 16
 
@@ -330,66 +322,9 @@ static void build_argv(const struct launcher_vm_spec *spec, char (*taps)[IFNAMSI
     /* QEMU reopens the pipe through /proc: every byte the guest writes to the boot-timer port
      * arrives on our end of the pipe, where the core timestamps it. */
     tinyx_strvec_push(av, "-chardev");
-    tinyx_strvec_pushf(av, "file,id=bt,path=/dev/fd/%d", TIMER_CHILD_FD);
+    tinyx_strvec_pushf(av, "file,id=bt,path=/dev/fd/%d", LAUNCHER_SPAWN_TIMER_FD);
     tinyx_strvec_push(av, "-device");
     tinyx_strvec_pushf(av, "isa-debugcon,iobase=0x%x,chardev=bt", BOOT_ABI_TIMER_PORT);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void exec_child(char **argv, pid_t parent, int console_w, int log_w, int timer_w,
-                       int report_w, const int *tap_fds, size_t n_taps)
-{
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        signal(sigs[i], SIG_DFL);
-    /* Its own process group: a terminal's Ctrl-C reaches only the launcher, which then stops
-     * QEMU itself. The death signal covers a launcher that dies without cleaning up. */
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int err;
-    if (getppid() != parent)
-        _exit(127);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* Move the pipe ends and taps above the target numbers first so no dup2 overwrites a
-     * source. */
-    int c = fcntl(console_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
-    int l = fcntl(log_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
-    int t = fcntl(timer_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
-    int r = fcntl(report_w, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
-    int taps[MAX_TAPS];
-    bool ok = devnull >= 0 && c >= 0 && l >= 0 && t >= 0 && r >= 0;
-    for (size_t i = 0; i < n_taps; i++) {
-        taps[i] = fcntl(tap_fds[i], F_DUPFD_CLOEXEC, CHILD_FD_FLOOR);
-        ok = ok && taps[i] >= 0;
-    }
-    ok = ok && dup2(devnull, STDIN_FILENO) >= 0 && dup2(c, STDOUT_FILENO) >= 0 &&
-         dup2(l, STDERR_FILENO) >= 0 && dup2(t, TIMER_CHILD_FD) >= 0 &&
-         dup3(r, REPORT_CHILD_FD, O_CLOEXEC) >= 0;
-    for (size_t i = 0; ok && i < n_taps; i++)
-        ok = dup2(taps[i], TAP_CHILD_FD + (int)i) >= 0;
-    if (!ok) {
-        err = errno;
-        ssize_t w = write(report_w, &err, sizeof(err));
-        (void)w;
-        _exit(127);
-    }
-    /* QEMU gets exactly stdin, stdout, stderr, the timer pipe and the taps. */
-    syscall(SYS_close_range, TAP_CHILD_FD + (unsigned)n_taps, ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execvp(argv[0], argv);
-    err = errno;
-    ssize_t w = write(REPORT_CHILD_FD, &err, sizeof(err));
-    (void)w;
-    _exit(127);
 }
 
 /* Open every --net tap (all or none). Returns 0, or the exit code after a message. */
@@ -430,84 +365,15 @@ static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *v
         return rc;
     struct strvec av = STRVEC_INIT;
     build_argv(spec, tap_names, &av);
-    if (tinyx_verbosity >= 2) {
-        char line[8192] = "";
-        for (size_t i = 0; i < av.n; i++)
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", i ? " " : "",
-                     av.v[i]);
-        tinyx_debug("running: %s", line);
-    }
-    int console[2] = {-1, -1}, log[2] = {-1, -1}, timer[2] = {-1, -1}, report[2] = {-1, -1};
-    if (pipe2(console, O_CLOEXEC) < 0 || pipe2(log, O_CLOEXEC) < 0 || pipe2(timer, O_CLOEXEC) < 0 ||
-        pipe2(report, O_CLOEXEC) < 0) {
-        tinyx_errno("cannot create pipes for QEMU");
-        for (int i = 0; i < 2; i++) {
-            close_fd(&console[i]);
-            close_fd(&log[i]);
-            close_fd(&timer[i]);
-            close_fd(&report[i]);
-        }
-        tinyx_strvec_free(&av);
-        close_taps(tap_fds, n_taps);
-        return TINYX_EXIT_FAIL;
-    }
-
-    /* Block signals across fork so the child never runs our handlers. */
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(tinyx_strvec_argv(&av), parent, console[1], log[1], timer[1], report[1], tap_fds,
-                   n_taps);
-    int fork_errno = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    /* QEMU holds the taps now; a tap we created goes away when it exits. */
-    close_taps(tap_fds, n_taps);
-    close_fd(&console[1]);
-    close_fd(&log[1]);
-    close_fd(&timer[1]);
-    close_fd(&report[1]);
-
-    int exec_errno = 0;
-    if (pid > 0) {
-        /* EOF here means exec succeeded (the report pipe is close-on-exec). */
-        ssize_t r;
-        do
-            r = read(report[0], &exec_errno, sizeof(exec_errno));
-        while (r < 0 && errno == EINTR);
-        if (r != (ssize_t)sizeof(exec_errno))
-            exec_errno = 0;
-    }
-    close_fd(&report[0]);
-    if (pid < 0 || exec_errno) {
-        errno = pid < 0 ? fork_errno : exec_errno;
-        tinyx_errno("cannot run %s", av.v[0]);
-        if (pid > 0)
-            waitpid(pid, NULL, 0);
-        close_fd(&console[0]);
-        close_fd(&log[0]);
-        close_fd(&timer[0]);
-        tinyx_strvec_free(&av);
-        return errno == ENOENT ? TINYX_EXIT_ENV : TINYX_EXIT_FAIL;
-    }
+    pid_t pid;
+    rc = launcher_spawn_vmm(tinyx_strvec_argv(&av), "QEMU", tap_fds, n_taps, vm, &pid);
     tinyx_strvec_free(&av);
-
-    fcntl(console[0], F_SETFL, O_NONBLOCK);
-    fcntl(log[0], F_SETFL, O_NONBLOCK);
-    fcntl(timer[0], F_SETFL, O_NONBLOCK);
+    /* QEMU holds the taps now (or failed to start); a tap we created goes away when it exits. */
+    close_taps(tap_fds, n_taps);
+    if (rc != 0)
+        return rc;
     struct qemu_vm *q = tinyx_xcalloc(1, sizeof(*q));
     q->pid = pid;
-    memset(vm, 0, sizeof(*vm));
-    vm->console_fd = console[0];
-    vm->log_fd = log[0];
-    vm->timer_fd = timer[0];
-    /* A pidfd turns "QEMU exited" into a pollable event; without one, console EOF says it. */
-    vm->exit_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (vm->exit_fd >= 0)
-        fcntl(vm->exit_fd, F_SETFD, FD_CLOEXEC);
-    vm->vmm_pid = pid;
     vm->priv = q;
     return 0;
 }
@@ -578,10 +444,7 @@ static void qemu_stop(struct launcher_vm *vm)
 static void qemu_release(struct launcher_vm *vm)
 {
     qemu_stop(vm);
-    close_fd(&vm->console_fd);
-    close_fd(&vm->log_fd);
-    close_fd(&vm->timer_fd);
-    close_fd(&vm->exit_fd);
+    launcher_spawn_close(vm);
     free(vm->priv);
     vm->priv = NULL;
 }
