@@ -5,6 +5,7 @@
 #include "initramfs/boot_abi.h"
 #include "initramfs/init_app.h"
 #include "initramfs/init_cmdline.h"
+#include "initramfs/init_devpage.h"
 #include "initramfs/init_log.h"
 #include "initramfs/init_modules.h"
 #include "initramfs/init_mount.h"
@@ -161,6 +162,7 @@ int main(void)
     static char cmdline_text[INITRAMFS_CMDLINE_MAX];
     static struct initramfs_cmdline cmdline;
     static struct initramfs_plan plan;
+    static struct initramfs_devpage devpage;
     char err[512];
     sigset_t all;
 
@@ -197,7 +199,9 @@ int main(void)
     initramfs_mount_all(&plan);
     initramfs_console_reopen();
     initramfs_modules_load(&plan, &cmdline);
-    initramfs_net_setup(&plan, &cmdline);
+    /* The toolstack's device page (noxs), when it wrote one, wins over tinyx.ip=/tinyx.gw=. */
+    bool have_page = initramfs_devpage_find(&devpage);
+    initramfs_net_setup(&plan, &cmdline, have_page ? &devpage : NULL);
 
     pid_t app = initramfs_app_start(&plan);
     if (app < 0) {

@@ -1,79 +1,19 @@
-/* init_net.c: hostname, network interface, default route and resolv.conf, with plain ioctls. */
+/* init_net.c: the guest's network setup: hostname, resolv.conf, addresses from page or cmdline. */
 #include "initramfs/init_net.h"
+#include "initramfs/boot_abi.h"
 #include "initramfs/init_log.h"
+#include "initramfs/init_netif.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <net/route.h>
-#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void ifreq_for(struct ifreq *ifr, const char *iface)
-{
-    memset(ifr, 0, sizeof *ifr);
-    strncpy(ifr->ifr_name, iface, sizeof ifr->ifr_name - 1);
-}
-
-static void sockaddr_for(struct sockaddr *sa, struct in_addr addr)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr = addr;
-    memcpy(sa, &sin, sizeof sin);
-}
-
-static int set_addr(int sock, const char *iface, unsigned long request, struct in_addr addr)
-{
-    struct ifreq ifr;
-    ifreq_for(&ifr, iface);
-    sockaddr_for(&ifr.ifr_addr, addr);
-    return ioctl(sock, request, &ifr);
-}
-
-static int bring_up(int sock, const char *iface)
-{
-    struct ifreq ifr;
-    ifreq_for(&ifr, iface);
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0)
-        return -1;
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    return ioctl(sock, SIOCSIFFLAGS, &ifr);
-}
-
-static struct in_addr netmask(unsigned prefix)
-{
-    struct in_addr mask;
-    mask.s_addr = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
-    return mask;
-}
-
-/* "lo, sit0" (or a reason); if_nameindex needs no /sys, which the plan may not mount. */
-static void list_interfaces(char *buf, size_t size)
-{
-    struct if_nameindex *all = if_nameindex();
-    size_t used = 0;
-    buf[0] = '\0';
-    if (!all) {
-        snprintf(buf, size, "cannot list them: %s", strerror(errno));
-        return;
-    }
-    for (struct if_nameindex *i = all; i->if_index && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", i->if_name);
-        used += n > 0 ? (size_t)n : 0;
-    }
-    if_freenameindex(all);
-    if (!buf[0])
-        snprintf(buf, size, "none");
-}
 
 static void set_hostname(const struct initramfs_plan *plan, const struct initramfs_cmdline *c)
 {
@@ -86,61 +26,85 @@ static void set_hostname(const struct initramfs_plan *plan, const struct initram
         initramfs_debug("hostname %s", name);
 }
 
-static void setup_loopback(int sock)
-{
-    struct in_addr lo;
-    lo.s_addr = htonl(INADDR_LOOPBACK);
-    if (set_addr(sock, "lo", SIOCSIFADDR, lo) != 0 ||
-        set_addr(sock, "lo", SIOCSIFNETMASK, netmask(8)) != 0 || bring_up(sock, "lo") != 0)
-        initramfs_debug("lo: %s; loopback not configured", strerror(errno));
-    else
-        initramfs_debug("lo up: 127.0.0.1/8");
-}
-
 static bool setup_interface(int sock, const struct initramfs_cmdline *c)
 {
     char ip[INET_ADDRSTRLEN], names[256];
     inet_ntop(AF_INET, &c->ip, ip, sizeof ip);
 
     if (if_nametoindex(c->iface) == 0) {
-        list_interfaces(names, sizeof names);
+        initramfs_netif_list(names, sizeof names);
         initramfs_error("network interface %s does not exist (interfaces: %s); %s/%u not "
                         "configured. Does the plan load its driver module, or should "
                         "tinyx.iface= name another?",
                         c->iface, names, ip, c->prefix);
         return false;
     }
-    if (set_addr(sock, c->iface, SIOCSIFADDR, c->ip) != 0 ||
-        set_addr(sock, c->iface, SIOCSIFNETMASK, netmask(c->prefix)) != 0) {
-        initramfs_error_errno(errno, "cannot set address %s/%u on %s", ip, c->prefix, c->iface);
-        return false;
-    }
-    if (bring_up(sock, c->iface) != 0) {
-        initramfs_error_errno(errno, "cannot bring %s up", c->iface);
-        return false;
-    }
-    initramfs_debug("%s up: %s/%u", c->iface, ip, c->prefix);
-    return true;
+    return initramfs_netif_configure(sock, c->iface, c->ip, c->prefix);
 }
 
-static void add_default_route(int sock, const struct initramfs_cmdline *c)
+/* tinyx.ip= / tinyx.gw= on tinyx.iface= (eth0). */
+static void setup_from_cmdline(int sock, const struct initramfs_cmdline *c)
 {
-    struct rtentry rt;
-    struct in_addr any = {0};
-    char gw[INET_ADDRSTRLEN], dev[IF_NAMESIZE];
+    /* Without a configured interface a route only adds a second, confusing error. */
+    bool iface_ok = !c->has_ip || setup_interface(sock, c);
+    if (c->has_gw && iface_ok)
+        initramfs_netif_default_route(sock, c->iface, c->gw);
+}
 
-    inet_ntop(AF_INET, &c->gw, gw, sizeof gw);
-    memcpy(dev, c->iface, sizeof dev);
-    memset(&rt, 0, sizeof rt);
-    sockaddr_for(&rt.rt_dst, any);
-    sockaddr_for(&rt.rt_genmask, any);
-    sockaddr_for(&rt.rt_gateway, c->gw);
-    rt.rt_flags = RTF_UP | RTF_GATEWAY;
-    rt.rt_dev = dev;
-    if (ioctl(sock, SIOCADDRT, &rt) != 0 && errno != EEXIST)
-        initramfs_error_errno(errno, "cannot add the default route via %s on %s", gw, dev);
-    else
-        initramfs_debug("default route via %s on %s", gw, dev);
+/* One net device of the page: its interface found by MAC, its address set. Returns the
+ * interface's name in iface, or false (reported). */
+static bool setup_page_net(int sock, size_t i, const struct initramfs_devpage_net *n,
+                           char iface[IF_NAMESIZE])
+{
+    char mac[18], ip[INET_ADDRSTRLEN], names[256];
+    const uint8_t *m = n->mac;
+    snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    inet_ntop(AF_INET, &n->ip, ip, sizeof ip);
+
+    if (!n->has_ip) {
+        initramfs_debug("device page: net %zu (%s) has no address; left alone", i, mac);
+        return false;
+    }
+    if (!initramfs_netif_by_mac(sock, n->mac, iface, IF_NAMESIZE)) {
+        initramfs_netif_list(names, sizeof names);
+        initramfs_error("device page: no network interface has MAC %s (interfaces: %s); %s/%u "
+                        "not configured. Does the plan load the virtio-net driver module?",
+                        mac, names, ip, n->prefix);
+        return false;
+    }
+    initramfs_debug("device page: net %zu (%s, mmio 0x%llx, irq %u) is %s", i, mac,
+                    (unsigned long long)n->mmio_base, (unsigned)n->irq, iface);
+    return initramfs_netif_configure(sock, iface, n->ip, n->prefix);
+}
+
+/* Every net device of the page that has an address; the default route goes with the first
+ * one that has an address and a gateway. */
+static void setup_from_page(int sock, const struct initramfs_devpage *page)
+{
+    bool route_taken = false;
+    for (size_t i = 0; i < page->n_nets; i++) {
+        const struct initramfs_devpage_net *n = &page->net[i];
+        char iface[IF_NAMESIZE] = "";
+        bool ok = setup_page_net(sock, i, n, iface);
+        if (!n->has_ip || !n->has_gw)
+            continue;
+        if (route_taken) {
+            initramfs_debug("device page: net %zu's gateway ignored (one default route)", i);
+            continue;
+        }
+        route_taken = true;
+        /* Without a configured interface a route only adds a second, confusing error. */
+        if (ok)
+            initramfs_netif_default_route(sock, iface, n->gw);
+    }
+}
+
+static bool page_has_address(const struct initramfs_devpage *page)
+{
+    for (size_t i = 0; page && i < page->n_nets; i++)
+        if (page->net[i].has_ip)
+            return true;
+    return false;
 }
 
 /* Written to a temporary file and renamed, so a reader never sees half a file. */
@@ -165,24 +129,33 @@ static void write_resolv_conf(const struct initramfs_cmdline *c)
     initramfs_debug("wrote %s (%zu name servers)", path, c->n_dns);
 }
 
-void initramfs_net_setup(const struct initramfs_plan *plan, const struct initramfs_cmdline *c)
+void initramfs_net_setup(const struct initramfs_plan *plan, const struct initramfs_cmdline *c,
+                         const struct initramfs_devpage *page)
 {
     set_hostname(plan, c);
     if (c->n_dns)
         write_resolv_conf(c);
 
+    bool use_page = page_has_address(page);
+    if (page && !use_page)
+        initramfs_debug("the device page gives no address; the network comes from the kernel "
+                        "command line");
+    if (use_page && (c->has_ip || c->has_gw))
+        initramfs_debug("the device page wins: " BOOT_ABI_CMDLINE_IP ", " BOOT_ABI_CMDLINE_GW
+                        " and " BOOT_ABI_CMDLINE_IFACE " on the command line are ignored");
+
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0) {
-        if (c->has_ip || c->has_gw)
+        if (use_page || c->has_ip || c->has_gw)
             initramfs_error_errno(errno, "cannot configure the network: no IPv4 socket");
         else
             initramfs_debug("no IPv4 socket (%s); network left alone", strerror(errno));
         return;
     }
-    setup_loopback(sock);
-    /* Without a configured interface a route only adds a second, confusing error. */
-    bool iface_ok = !c->has_ip || setup_interface(sock, c);
-    if (c->has_gw && iface_ok)
-        add_default_route(sock, c);
+    initramfs_netif_loopback(sock);
+    if (use_page)
+        setup_from_page(sock, page);
+    else
+        setup_from_cmdline(sock, c);
     close(sock);
 }

@@ -19,12 +19,16 @@ static const char *const base_settings[] = {
     "PROC_SYSCTL=y",   "X86_IOPL_IOPERM=y",
 };
 
-/* QEMU microvm and KVM: PVH entry (boots the ELF vmlinux directly), an 8250 console, and
- * virtio-mmio devices declared on the command line (no ACPI, no PCI). */
+/* QEMU microvm and tinyx-kvm (one kernel boots on both): PVH entry (boots the ELF vmlinux
+ * directly), kvm-clock and the KVM paravirt features (without them Linux calibrates its clock
+ * against a PIT the monitor does not have), an 8250 console, virtio-mmio devices declared on the
+ * command line (no ACPI, no PCI), and /dev/mem, through which the init reads the device page. */
 static const char *const qemu_settings[] = {
     "HYPERVISOR_GUEST=y",
     "PARAVIRT=y",
     "PVH=y",
+    "KVM_GUEST=y",
+    "DEVMEM=y",
     "SERIAL_8250=y",
     "SERIAL_8250_CONSOLE=y",
     "VIRTIO_MENU=y",
@@ -32,7 +36,6 @@ static const char *const qemu_settings[] = {
     "VIRTIO_MMIO=y",
     "VIRTIO_MMIO_CMDLINE_DEVICES=y",
 };
-static const char *const kvm_extra[] = {"KVM_GUEST=y"};
 
 /* Xen guests: the hypervisor console (hvc0); PV or PVH entry. */
 static const char *const xen_settings[] = {"HYPERVISOR_GUEST=y", "PARAVIRT=y", "XEN=y",
@@ -50,8 +53,8 @@ static const char *const xen_net[] = {"XEN_NETDEV_FRONTEND=y"};
 static const char *const protected_common[] = {
     "64BIT", "BLK_DEV_INITRD",  "BINFMT_ELF", "PRINTK",
     "TTY",   "X86_IOPL_IOPERM", "PROC_FS",    "DEVTMPFS"};
-static const char *const protected_qemu[] = {"HYPERVISOR_GUEST", "PVH", "SERIAL_8250",
-                                             "SERIAL_8250_CONSOLE"};
+static const char *const protected_qemu[] = {"HYPERVISOR_GUEST", "PVH", "KVM_GUEST", "DEVMEM",
+                                             "SERIAL_8250", "SERIAL_8250_CONSOLE"};
 static const char *const protected_xen[] = {"HYPERVISOR_GUEST", "XEN", "HVC_XEN"};
 
 #define ADD(list) add_all(out, list, sizeof(list) / sizeof(list[0]))
@@ -85,9 +88,7 @@ int kconfig_fragment_settings(const char *platform, const struct kconfig_app_nee
         else
             ADD(xen_pvh_extra);
     } else {
-        ADD(qemu_settings);
-        if (!strcmp(platform, "kvm"))
-            ADD(kvm_extra);
+        ADD(qemu_settings); /* "qemu" and "kvm" name the same platform */
     }
     if (needs && needs->network) {
         ADD(net_settings);

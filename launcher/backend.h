@@ -83,13 +83,36 @@ struct launcher_vm_end {
     int code; /* STATUS: the guest's status; VMM_FAILED: VMM exit code; KILLED: signal */
 };
 
+struct launcher_host;
+
+/* What `run` without --backend asks of each backend before choosing one: the kernel (inspected
+ * once), the options, and this host (probed once; tests make up both). */
+struct launcher_boot_request {
+    const char *kernel_path;
+    const struct launcher_kernel_info *kernel;
+    bool kernel_from_option; /* --kernel: not the image's own kernel */
+    const char *accel;       /* --accel, or NULL */
+    int forward_port; /* a guest port the launcher must forward from the host (the first), or 0 */
+    unsigned memory_mb;
+    const struct launcher_vm_device *devices;
+    size_t n_devices;
+    const struct launcher_host *host;
+};
+
 struct launcher_backend {
-    const char *name;    /* --backend NAME */
-    const char *summary; /* one line for --help */
-    const char *accels;  /* accelerators --accel accepts, e.g. "tcg|kvm"; NULL: none */
+    const char *name;      /* --backend NAME */
+    const char *summary;   /* one line for --help */
+    const char *pick_when; /* for --help: when the automatic choice takes it ("when ...";
+                            * a newline starts a continuation line) */
+    const char *accels;    /* accelerators --accel accepts, e.g. "tcg|kvm"; NULL: none */
     /* True when a host connect to a forwarded port succeeds before the guest accepts it (a
      * user-mode NAT proxies the connection), so a bare TCP connect proves nothing. */
     bool ports_proxied;
+    /* The automatic choice: whether this backend can boot req here. true with why saying why it
+     * suits ("this host's /dev/kvm runs Linux guests"), or false with why saying what stands in
+     * the way ("no /dev/kvm here"); both for the user, one phrase without a final period. NULL:
+     * it boots anything (the last resort). --accel is checked before (against accels). */
+    bool (*can_boot)(const struct launcher_boot_request *req, char *why, size_t why_len);
     /* Check that this host can run the backend and choose the accelerator (requested may be
      * NULL: pick the best that works here). *accel_out points to static storage; note gets one
      * sentence on why that accelerator (for the user). Prints what is wrong and returns a
@@ -109,8 +132,15 @@ struct launcher_backend {
 
 /* The backend called name, or NULL (after a message listing the known ones). */
 const struct launcher_backend *launcher_backend_find(const char *name);
-/* The backend used without --backend. */
+/* The last resort of the automatic choice (it boots anything). */
 const struct launcher_backend *launcher_backend_default(void);
+/* The automatic choice (`run` without --backend): the first backend in order of preference that
+ * can boot req (launcher_backend_preferred), with one phrase in why saying why: its own, or for
+ * the last resort what kept the one before it out. Quiet; never NULL. */
+const struct launcher_backend *launcher_backend_pick(const struct launcher_boot_request *req,
+                                                     char *why, size_t why_len);
+/* The i-th backend in the automatic choice's order of preference, or NULL past the last. */
+const struct launcher_backend *launcher_backend_preferred(size_t i);
 /* Number of compiled-in backends and the i-th one (for --help). */
 size_t launcher_backend_count(void);
 const struct launcher_backend *launcher_backend_at(size_t i);

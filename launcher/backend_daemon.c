@@ -17,6 +17,7 @@
 #include "launcher/backend.h"
 #include "launcher/backend_kvm.h"
 #include "launcher/commands.h"
+#include "launcher/hostinfo.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
 
@@ -54,6 +55,43 @@ bool launcher_daemon_running(const char **socket_out)
         return false;
     close(fd);
     return true;
+}
+
+/* The daemon's shells are tinyx-kvm's: the image's own kernel that this host's KVM runs, net
+ * devices on named taps, no disks and no port forwards (check_spec below); and a daemon must
+ * answer (checked last: it is a connect). */
+static bool daemon_can_boot(const struct launcher_boot_request *req, char *why, size_t why_len)
+{
+    const char *no = NULL;
+    if (req->kernel_from_option)
+        no = "the daemon boots an image's own kernel, not --kernel";
+    for (size_t i = 0; !no && i < req->n_devices; i++)
+        if (req->devices[i].kind != LAUNCHER_VM_DEVICE_NET)
+            no = "the daemon plugs no --blk disks";
+        else if (strchr(req->devices[i].net.tap, '%'))
+            no = "the daemon plugs taps by name, not by pattern";
+    if (!no && req->forward_port) {
+        snprintf(why, why_len, "the daemon forwards no guest ports (this app uses port %d)",
+                 req->forward_port);
+        return false;
+    }
+    if (no) {
+        snprintf(why, why_len, "%s", no);
+        return false;
+    }
+    /* The daemon opens /dev/kvm itself: one we may not open may still be its. */
+    struct launcher_host host = *req->host;
+    if (host.kvm_errno == EACCES || host.kvm_errno == EPERM)
+        host.kvm_errno = 0;
+    if (!launcher_kvm_runs_kernel(req->kernel, &host, why, why_len))
+        return false;
+    const char *sock = NULL;
+    bool running = launcher_daemon_running(&sock);
+    snprintf(why, why_len,
+             running ? "a launcher daemon listens on %s and boots this image in a prepared shell"
+                     : "no launcher daemon listens on %s",
+             sock);
+    return running;
 }
 
 static int daemon_prepare(const char *requested, const char **accel_out, char *note,
@@ -287,6 +325,8 @@ const struct launcher_backend launcher_backend_daemon = {
     .name = "daemon",
     .summary = "a prepared tinyx-kvm shell of the running daemon (tinyx daemon; test guests, "
                "--net)",
+    .pick_when = "when a running launcher daemon can boot the image",
+    .can_boot = daemon_can_boot,
     .accels = NULL,
     .ports_proxied = false,
     .prepare = daemon_prepare,

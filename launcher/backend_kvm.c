@@ -1,15 +1,13 @@
 /* backend_kvm.c: the KVM backend: one tinyx-kvm process per VM, console and timer on pipes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,11 +29,7 @@
 /* stop(): SIGTERM lets tinyx-kvm write out the console and close its devices; a monitor that
  * does not end by then is killed. */
 #define STOP_GRACE_MS 200
-
-/* ELF notes that say "this kernel is Linux" (see scan_notes). */
-#define NOTE_LINUX       "Linux"
-#define NOTE_XEN         "Xen"
-#define XEN_GUEST_OS     6
+/* The PVH entry note's type (Xen's PHYS32_ENTRY), for messages. */
 #define XEN_PHYS32_ENTRY 18
 
 struct kvm_vm {
@@ -86,120 +80,6 @@ static int kvm_prepare(const char *requested, const char **accel_out, char *note
     return 0;
 }
 
-/* What an ELF kernel's headers and notes say. */
-struct kernel_elf {
-    bool pvh_entry;    /* Xen's PHYS32_ENTRY note: tinyx-kvm can boot it */
-    bool is_linux;     /* a note called "Linux" (every vmlinux since 5.x carries its build-salt
-                        * note), or Xen's GUEST_OS note saying "linux" */
-    uint64_t load_end; /* the highest p_paddr + p_memsz of its PT_LOAD segments */
-    char broken[300];  /* why it is not a whole ELF file; "" when it is */
-};
-
-static void scan_notes(Elf *e, const GElf_Phdr *ph, struct kernel_elf *out)
-{
-    Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph->p_offset, ph->p_filesz, ELF_T_NHDR);
-    if (!d)
-        return;
-    GElf_Nhdr nh;
-    size_t name_off, desc_off;
-    for (size_t off = 0; off < d->d_size;) {
-        size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
-        if (!next)
-            break;
-        const char *name = (const char *)d->d_buf + name_off;
-        const char *desc = (const char *)d->d_buf + desc_off;
-        bool xen = nh.n_namesz == sizeof(NOTE_XEN) && !memcmp(name, NOTE_XEN, sizeof(NOTE_XEN));
-        if (nh.n_namesz == sizeof(NOTE_LINUX) && !memcmp(name, NOTE_LINUX, sizeof(NOTE_LINUX)))
-            out->is_linux = true;
-        if (xen && nh.n_type == XEN_GUEST_OS && nh.n_descsz >= 5 && !strncasecmp(desc, "linux", 5))
-            out->is_linux = true;
-        if (xen && nh.n_type == XEN_PHYS32_ENTRY)
-            out->pvh_entry = true;
-        off = next;
-    }
-}
-
-/* Every program header, and the bytes of the segments tinyx-kvm reads, inside the file. */
-static void scan_segments(Elf *e, uint64_t file_size, struct kernel_elf *out)
-{
-    GElf_Ehdr eh;
-    size_t nph = 0;
-    if (!gelf_getehdr(e, &eh) || elf_getphdrnum(e, &nph) != 0) {
-        snprintf(out->broken, sizeof(out->broken), "%s", elf_errmsg(-1));
-        return;
-    }
-    /* libelf says nothing about program headers past the end of a truncated file (and may
-     * then report none at all): check the header's own numbers. */
-    if (eh.e_phnum != PN_XNUM)
-        nph = eh.e_phnum;
-    uint64_t ph_bytes = (uint64_t)nph * eh.e_phentsize;
-    if (eh.e_phoff > file_size || ph_bytes > file_size - eh.e_phoff) {
-        snprintf(out->broken, sizeof(out->broken),
-                 "its program headers end at offset %llu and the file has %llu bytes: truncated?",
-                 (unsigned long long)(eh.e_phoff + ph_bytes), (unsigned long long)file_size);
-        return;
-    }
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph)) {
-            snprintf(out->broken, sizeof(out->broken), "program header %zu: %s", i, elf_errmsg(-1));
-            return;
-        }
-        if ((ph.p_type != PT_LOAD && ph.p_type != PT_NOTE) || !ph.p_filesz)
-            continue;
-        if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset) {
-            snprintf(out->broken, sizeof(out->broken),
-                     "segment %zu needs bytes up to offset %llu and the file has %llu bytes: "
-                     "truncated?",
-                     i, (unsigned long long)ph.p_offset + (unsigned long long)ph.p_filesz,
-                     (unsigned long long)file_size);
-            return;
-        }
-    }
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph))
-            continue;
-        if (ph.p_type == PT_LOAD && ph.p_paddr + ph.p_memsz > out->load_end)
-            out->load_end = ph.p_paddr + ph.p_memsz;
-        if (ph.p_type == PT_NOTE && ph.p_filesz)
-            scan_notes(e, &ph, out);
-    }
-}
-
-/* 1 with *k filled for a file that starts with the ELF magic (k->broken set when it is not a
- * whole ELF file), 0 for anything else. */
-static int read_kernel_elf(const char *path, struct kernel_elf *k)
-{
-    memset(k, 0, sizeof(*k));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    unsigned char magic[SELFMAG];
-    if (fstat(fd, &st) < 0 || pread(fd, magic, SELFMAG, 0) != SELFMAG ||
-        memcmp(magic, ELFMAG, SELFMAG)) {
-        close(fd);
-        return 0;
-    }
-    Elf *e = elf_version(EV_CURRENT) == EV_NONE ? NULL : elf_begin(fd, ELF_C_READ, NULL);
-    unsigned char cls = 0;
-    bool whole_header =
-        pread(fd, &cls, 1, EI_CLASS) == 1 &&
-        (uint64_t)st.st_size >= (cls == ELFCLASS32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr));
-    if (!whole_header)
-        snprintf(k->broken, sizeof(k->broken), "%lld bytes, shorter than an ELF header: truncated?",
-                 (long long)st.st_size);
-    else if (!e || elf_kind(e) != ELF_K_ELF)
-        snprintf(k->broken, sizeof(k->broken), "libelf cannot read it: %s", elf_errmsg(-1));
-    else
-        scan_segments(e, (uint64_t)st.st_size, k);
-    if (e)
-        elf_end(e);
-    close(fd);
-    return 1;
-}
-
 static uint64_t align_up(uint64_t v, uint64_t align)
 {
     return (v + align - 1) & ~(align - 1);
@@ -225,13 +105,67 @@ static int check_initrd_fits(const struct launcher_vm_spec *spec, uint64_t kerne
     return TINYX_EXIT_USAGE;
 }
 
-bool launcher_kvm_can_boot(const char *kernel_path)
+/* One phrase into why (for the automatic choice); returns ok. */
+static bool say(bool ok, char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bool say(bool ok, char *why, size_t why_len, const char *fmt, ...)
 {
-    struct kernel_elf elf;
-    if (read_kernel_elf(kernel_path, &elf) != 1 || elf.broken[0] || !elf.pvh_entry)
+    if (why && why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return ok;
+}
+
+bool launcher_kvm_runs_kernel(const struct launcher_kernel_info *kernel,
+                              const struct launcher_host *host, char *why, size_t why_len)
+{
+    if (host->kvm_errno == ENOENT || host->kvm_errno == ENODEV || host->kvm_errno == ENXIO)
+        return say(false, why, why_len, "no /dev/kvm here");
+    if (host->kvm_errno == EACCES || host->kvm_errno == EPERM)
+        return say(false, why, why_len, "/dev/kvm: permission denied");
+    if (host->kvm_errno)
+        return say(false, why, why_len, "/dev/kvm: %s", strerror(host->kvm_errno));
+    if (!kernel->elf)
+        return say(false, why, why_len, "tinyx-kvm boots PVH ELF kernels, and this one is %s",
+                   kernel->bzimage ? "a bzImage" : "not an ELF file");
+    if (kernel->broken[0])
+        return say(false, why, why_len, "the kernel is a corrupt ELF file (%s)", kernel->broken);
+    if (!kernel->pvh_entry)
+        return say(false, why, why_len,
+                   "tinyx-kvm boots PVH ELF kernels, and this one has no PVH entry note");
+    if (kernel->is_linux && host->kvm_pvm)
+        return say(false, why, why_len, "/dev/kvm is kvm_pvm, which does not run Linux");
+    if (kernel->is_linux)
+        return say(true, why, why_len, "this host's /dev/kvm runs Linux guests");
+    return say(true, why, why_len, "this host's /dev/kvm%s runs PVH guests like this one%s",
+               host->kvm_pvm ? " (kvm_pvm)" : "", host->kvm_pvm ? ", though not Linux" : "");
+}
+
+/* Besides the kernel and the host (above): options tinyx-kvm supports, and tinyx-kvm itself. */
+static bool kvm_can_boot(const struct launcher_boot_request *req, char *why, size_t why_len)
+{
+    char yes[256];
+    if (!launcher_kvm_runs_kernel(req->kernel, req->host, why, why_len))
         return false;
-    char why[512];
-    return !elf.is_linux || launcher_host_kvm(why, sizeof(why)) != LAUNCHER_KVM_SOFTWARE;
+    snprintf(yes, sizeof(yes), "%s", why);
+    const char *prog = kvm_program();
+    if (req->forward_port)
+        return say(false, why, why_len,
+                   "the kvm backend does not forward guest ports yet (this app uses port %d)",
+                   req->forward_port);
+    if (req->memory_mb > MAX_MEMORY_MB)
+        return say(false, why, why_len, "the kvm backend gives a guest at most %u MiB (asked: %u)",
+                   MAX_MEMORY_MB, req->memory_mb);
+    if (req->n_devices > LAYOUT_VIRTIO_MAX_DEVICES)
+        return say(false, why, why_len, "the kvm backend gives a guest at most %u devices",
+                   LAYOUT_VIRTIO_MAX_DEVICES);
+    if (access(prog, X_OK) < 0)
+        return say(false, why, why_len, "the kvm backend's monitor %s %s", prog,
+                   errno == ENOENT ? "does not exist" : "is not executable");
+    return say(true, why, why_len, "%s", yes);
 }
 
 /* What this host's KVM and tinyx-kvm cannot boot is refused here, before any process starts,
@@ -240,32 +174,31 @@ bool launcher_kvm_can_boot(const char *kernel_path)
 static int check_bootable(const struct launcher_vm_spec *spec)
 {
     char why[512];
-    struct kernel_elf elf;
-    bool is_elf = read_kernel_elf(spec->kernel_path, &elf);
+    struct launcher_kernel_info k;
+    launcher_kernel_inspect(spec->kernel_path, &k);
     enum launcher_kernel_format format = LAUNCHER_KERNEL_PVH_ELF;
-    if (!is_elf && launcher_kernel_probe(spec->kernel_path, &format, NULL, why, sizeof(why)) < 0) {
+    if (!k.elf && launcher_kernel_probe(spec->kernel_path, &format, NULL, why, sizeof(why)) < 0) {
         tinyx_err("%s", why); /* missing, unreadable, or neither ELF nor bzImage */
         return TINYX_EXIT_IMAGE;
     }
-    if (is_elf && elf.broken[0]) {
+    if (k.elf && k.broken[0]) {
         tinyx_err("kernel %s is a corrupt ELF file (%s); rebuild it or copy it again",
-                  spec->kernel_path, elf.broken);
+                  spec->kernel_path, k.broken);
         return TINYX_EXIT_IMAGE;
     }
-    bool linux_kernel = is_elf ? elf.is_linux : format == LAUNCHER_KERNEL_BZIMAGE;
-    if (linux_kernel && launcher_host_kvm(why, sizeof(why)) == LAUNCHER_KVM_SOFTWARE) {
+    if (k.is_linux && launcher_host_kvm(why, sizeof(why)) == LAUNCHER_KVM_SOFTWARE) {
         tinyx_err("the kvm backend cannot boot %s: it is a Linux kernel, and %s (it would stall "
                   "in instruction emulation); use --backend qemu",
                   spec->kernel_path, why);
         return TINYX_EXIT_ENV;
     }
-    if (!is_elf) {
+    if (!k.elf) {
         tinyx_err("the kvm backend boots PVH ELF kernels (a vmlinux built with CONFIG_PVH=y); "
                   "%s is a bzImage: give the vmlinux with --kernel, or use --backend qemu",
                   spec->kernel_path);
         return TINYX_EXIT_IMAGE;
     }
-    if (!elf.pvh_entry) {
+    if (!k.pvh_entry) {
         tinyx_err("the kvm backend boots PVH ELF kernels, and %s has no PVH entry note (ELF note "
                   "\"Xen\", type %d): build Linux with CONFIG_PVH=y, or use --backend qemu",
                   spec->kernel_path, XEN_PHYS32_ENTRY);
@@ -287,7 +220,7 @@ static int check_bootable(const struct launcher_vm_spec *spec)
                   LAYOUT_VIRTIO_MAX_DEVICES, spec->n_devices);
         return TINYX_EXIT_USAGE;
     }
-    return check_initrd_fits(spec, elf.load_end);
+    return check_initrd_fits(spec, k.load_end);
 }
 
 /* Whether the kernel command line has parameter name, bare or as name=VALUE. */
@@ -478,6 +411,9 @@ static void kvm_release(struct launcher_vm *vm)
 const struct launcher_backend launcher_backend_kvm = {
     .name = "kvm",
     .summary = "tinyx-kvm, our own KVM monitor (PVH ELF kernels; no port forwarding yet)",
+    .pick_when = "when /dev/kvm runs the PVH ELF kernel (Linux: not on kvm_pvm)\n"
+                 "and no guest port is to be forwarded",
+    .can_boot = kvm_can_boot,
     .accels = NULL,
     .ports_proxied = false,
     .prepare = kvm_prepare,

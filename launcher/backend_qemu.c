@@ -452,6 +452,7 @@ static void qemu_release(struct launcher_vm *vm)
 const struct launcher_backend launcher_backend_qemu = {
     .name = "qemu",
     .summary = "qemu-system-x86_64 -M microvm (TCG or KVM), user-mode networking or taps",
+    .pick_when = "otherwise (it boots any kernel)",
     .accels = "tcg|kvm",
     .ports_proxied = true,
     .prepare = qemu_prepare,

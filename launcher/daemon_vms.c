@@ -153,23 +153,10 @@ static void fail_create(struct daemon *d, struct daemon_shell *sh, const char *f
 
 static char *build_cmdline(const struct daemon_shell *sh, const struct launcher_daemon_request *req)
 {
-    char *line = tinyx_xasprintf("%s%s%s", sh->tpl->cmdline, req->cmdline ? " " : "",
-                                 req->cmdline ? req->cmdline : "");
-    /* A Linux guest's init reads its network from the command line, not the page (yet). */
-    if (sh->tpl->is_linux && req->n_net && req->net[0].have_ip) {
-        const struct launcher_daemon_net *n = &req->net[0];
-        char *more = tinyx_xasprintf("%s " BOOT_ABI_CMDLINE_IP "%u.%u.%u.%u/%u", line, n->ip[0],
-                                     n->ip[1], n->ip[2], n->ip[3], n->prefix);
-        free(line);
-        line = more;
-        if (n->have_gw) {
-            more = tinyx_xasprintf("%s " BOOT_ABI_CMDLINE_GW "%u.%u.%u.%u", line, n->gw[0],
-                                   n->gw[1], n->gw[2], n->gw[3]);
-            free(line);
-            line = more;
-        }
-    }
-    return line;
+    /* No tinyx.ip=/tinyx.gw=: guests (the Linux init too) read their network from the device
+     * page. */
+    return tinyx_xasprintf("%s%s%s", sh->tpl->cmdline, req->cmdline ? " " : "",
+                           req->cmdline ? req->cmdline : "");
 }
 
 static int send_exec(struct daemon_shell *sh, const struct shell_abi_exec *x, const int *fds,

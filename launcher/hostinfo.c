@@ -46,19 +46,28 @@ static void say(char *why, size_t why_len, const char *text)
         snprintf(why, why_len, "%s", text);
 }
 
-enum launcher_kvm_state launcher_host_kvm(char *why, size_t why_len)
+void launcher_host_probe(struct launcher_host *host)
 {
-    const char *dev = "/dev/kvm";
-    int fd = open(dev, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
+    memset(host, 0, sizeof(*host));
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        host->kvm_errno = errno ? errno : ENODEV;
+    else
+        close(fd);
+    /* kvm_pvm answers every ioctl like real KVM, so only the module's presence tells. */
+    host->kvm_pvm = tinyx_is_dir("/sys/module/kvm_pvm");
+}
+
+enum launcher_kvm_state launcher_host_kvm_state(const struct launcher_host *host, char *why,
+                                                size_t why_len)
+{
+    if (host->kvm_errno) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "%s cannot be opened (%s)", dev, strerror(errno));
+        snprintf(msg, sizeof(msg), "/dev/kvm cannot be opened (%s)", strerror(host->kvm_errno));
         say(why, why_len, msg);
         return LAUNCHER_KVM_MISSING;
     }
-    close(fd);
-    /* kvm_pvm answers every ioctl like real KVM, so only the module's presence tells. */
-    if (tinyx_is_dir("/sys/module/kvm_pvm")) {
+    if (host->kvm_pvm) {
         say(why, why_len,
             "/dev/kvm is kvm_pvm (software nested virtualisation): a standard Linux kernel does "
             "not boot on it");
@@ -66,4 +75,11 @@ enum launcher_kvm_state launcher_host_kvm(char *why, size_t why_len)
     }
     say(why, why_len, "/dev/kvm is usable");
     return LAUNCHER_KVM_USABLE;
+}
+
+enum launcher_kvm_state launcher_host_kvm(char *why, size_t why_len)
+{
+    struct launcher_host host;
+    launcher_host_probe(&host);
+    return launcher_host_kvm_state(&host, why, why_len);
 }

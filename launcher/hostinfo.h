@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_HOSTINFO_H
 #define LAUNCHER_HOSTINFO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The host's TSC frequency in kHz (sysfs tsc_freq_khz, else "cpu MHz" of /proc/cpuinfo), or 0
@@ -15,7 +16,17 @@ enum launcher_kvm_state {
                             * a standard Linux kernel does not */
 };
 
-/* Probe KVM. why (may be NULL) gets one sentence for messages. */
+/* What this host's /dev/kvm is: probed by launcher_host_probe, or made up by tests. */
+struct launcher_host {
+    int kvm_errno; /* 0: /dev/kvm opens read-write; else why not (ENOENT: there is none) */
+    bool kvm_pvm;  /* the kvm_pvm module is loaded: a /dev/kvm is software nested virtualisation */
+};
+
+void launcher_host_probe(struct launcher_host *host);
+/* What host says about KVM. why (may be NULL) gets one sentence for messages. */
+enum launcher_kvm_state launcher_host_kvm_state(const struct launcher_host *host, char *why,
+                                                size_t why_len);
+/* Probe KVM (launcher_host_probe, then launcher_host_kvm_state). */
 enum launcher_kvm_state launcher_host_kvm(char *why, size_t why_len);
 
 #endif

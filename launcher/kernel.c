@@ -1,4 +1,5 @@
-/* kernel.c: recognise a bootable kernel file (bzImage header, or ELF with the PVH note). */
+/* kernel.c: recognise a bootable kernel file (bzImage header, or ELF with the PVH note) and what
+ * it is (Linux or not, PVH or not). */
 #include "launcher/kernel.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +18,9 @@
  * has one (include/xen/interface/elfnote.h: XEN_ELFNOTE_PHYS32_ENTRY). */
 #define PVH_NOTE_NAME "Xen"
 #define PVH_NOTE_TYPE 18
+/* Notes that say "this kernel is Linux": any note called "Linux"; Xen's GUEST_OS note. */
+#define LINUX_NOTE_NAME   "Linux"
+#define XEN_NOTE_GUEST_OS 6
 
 /* Linux x86 boot protocol: boot-sector signature and the setup header's magic. */
 #define BZ_BOOT_FLAG_OFF 0x1fe
@@ -157,4 +162,115 @@ int launcher_kernel_probe(const char *path, enum launcher_kernel_format *format,
     if (rc == 0 && bytes)
         *bytes = (uint64_t)st.st_size;
     return rc;
+}
+
+static void scan_notes(Elf *e, const GElf_Phdr *ph, struct launcher_kernel_info *out)
+{
+    Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph->p_offset, ph->p_filesz, ELF_T_NHDR);
+    if (!d)
+        return;
+    GElf_Nhdr nh;
+    size_t name_off, desc_off;
+    for (size_t off = 0; off < d->d_size;) {
+        size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
+        if (!next)
+            break;
+        const char *name = (const char *)d->d_buf + name_off;
+        const char *desc = (const char *)d->d_buf + desc_off;
+        bool xen = nh.n_namesz == sizeof(PVH_NOTE_NAME) &&
+                   !memcmp(name, PVH_NOTE_NAME, sizeof(PVH_NOTE_NAME));
+        if (nh.n_namesz == sizeof(LINUX_NOTE_NAME) &&
+            !memcmp(name, LINUX_NOTE_NAME, sizeof(LINUX_NOTE_NAME)))
+            out->is_linux = true;
+        if (xen && nh.n_type == XEN_NOTE_GUEST_OS && nh.n_descsz >= 5 &&
+            !strncasecmp(desc, "linux", 5))
+            out->is_linux = true;
+        if (xen && nh.n_type == PVH_NOTE_TYPE)
+            out->pvh_entry = true;
+        off = next;
+    }
+}
+
+/* Every program header, and the bytes of the segments a loader reads, inside the file. */
+static void scan_segments(Elf *e, uint64_t file_size, struct launcher_kernel_info *out)
+{
+    GElf_Ehdr eh;
+    size_t nph = 0;
+    if (!gelf_getehdr(e, &eh) || elf_getphdrnum(e, &nph) != 0) {
+        snprintf(out->broken, sizeof(out->broken), "%s", elf_errmsg(-1));
+        return;
+    }
+    /* libelf says nothing about program headers past the end of a truncated file (and may
+     * then report none at all): check the header's own numbers. */
+    if (eh.e_phnum != PN_XNUM)
+        nph = eh.e_phnum;
+    uint64_t ph_bytes = (uint64_t)nph * eh.e_phentsize;
+    if (eh.e_phoff > file_size || ph_bytes > file_size - eh.e_phoff) {
+        snprintf(out->broken, sizeof(out->broken),
+                 "its program headers end at offset %llu and the file has %llu bytes: truncated?",
+                 (unsigned long long)(eh.e_phoff + ph_bytes), (unsigned long long)file_size);
+        return;
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph)) {
+            snprintf(out->broken, sizeof(out->broken), "program header %zu: %s", i, elf_errmsg(-1));
+            return;
+        }
+        if ((ph.p_type != PT_LOAD && ph.p_type != PT_NOTE) || !ph.p_filesz)
+            continue;
+        if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset) {
+            snprintf(out->broken, sizeof(out->broken),
+                     "segment %zu needs bytes up to offset %llu and the file has %llu bytes: "
+                     "truncated?",
+                     i, (unsigned long long)ph.p_offset + (unsigned long long)ph.p_filesz,
+                     (unsigned long long)file_size);
+            return;
+        }
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph))
+            continue;
+        if (ph.p_type == PT_LOAD && ph.p_paddr + ph.p_memsz > out->load_end)
+            out->load_end = ph.p_paddr + ph.p_memsz;
+        if (ph.p_type == PT_NOTE && ph.p_filesz)
+            scan_notes(e, &ph, out);
+    }
+}
+
+void launcher_kernel_inspect(const char *path, struct launcher_kernel_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    unsigned char magic[SELFMAG];
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return;
+    }
+    if (!read_at(fd, magic, SELFMAG, 0) || memcmp(magic, ELFMAG, SELFMAG)) {
+        info->bzimage = S_ISREG(st.st_mode) && is_bzimage(fd, (uint64_t)st.st_size);
+        info->is_linux = info->bzimage; /* the Linux boot protocol */
+        close(fd);
+        return;
+    }
+    info->elf = true;
+    Elf *e = elf_version(EV_CURRENT) == EV_NONE ? NULL : elf_begin(fd, ELF_C_READ, NULL);
+    unsigned char cls = 0;
+    bool whole_header =
+        read_at(fd, &cls, 1, EI_CLASS) &&
+        (uint64_t)st.st_size >= (cls == ELFCLASS32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr));
+    if (!whole_header)
+        snprintf(info->broken, sizeof(info->broken),
+                 "%lld bytes, shorter than an ELF header: truncated?", (long long)st.st_size);
+    else if (!e || elf_kind(e) != ELF_K_ELF)
+        snprintf(info->broken, sizeof(info->broken), "libelf cannot read it: %s", elf_errmsg(-1));
+    else
+        scan_segments(e, (uint64_t)st.st_size, info);
+    if (e)
+        elf_end(e);
+    close(fd);
 }

@@ -2,6 +2,7 @@
 #ifndef LAUNCHER_KERNEL_H
 #define LAUNCHER_KERNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +30,20 @@ const char *launcher_kernel_format_name(enum launcher_kernel_format format);
  * (missing, not a regular file, empty, neither format, an ELF without the PVH note). */
 int launcher_kernel_probe(const char *path, enum launcher_kernel_format *format, uint64_t *bytes,
                           char *why, size_t why_len);
+
+/* What a kernel file is, as far as the backends that do not boot every kind care. */
+struct launcher_kernel_info {
+    bool elf;          /* it starts with the ELF magic */
+    bool bzimage;      /* it has the Linux x86 boot protocol's header */
+    bool pvh_entry;    /* ELF: Xen's PHYS32_ENTRY note (a PVH kernel) */
+    bool is_linux;     /* a bzImage, or an ELF with a note called "Linux" (every vmlinux since
+                        * 5.x carries its build-salt note) or Xen's GUEST_OS note saying "linux" */
+    uint64_t load_end; /* ELF: the highest p_paddr + p_memsz of its PT_LOAD segments */
+    char broken[300];  /* ELF: why it is not a whole ELF file; "" when it is */
+};
+
+/* Fill *info from path's headers and notes. A file that cannot be read is neither ELF nor
+ * bzImage (launcher_kernel_probe says why). */
+void launcher_kernel_inspect(const char *path, struct launcher_kernel_info *info);
 
 #endif

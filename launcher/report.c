@@ -18,6 +18,8 @@ int launcher_report_write_json(const struct launcher_report *r, FILE *out)
     json_object_set_new(o, "image", json_string(r->image_dir ? r->image_dir : ""));
     json_object_set_new(o, "name", json_string(r->image_name ? r->image_name : ""));
     json_object_set_new(o, "backend", json_string(r->backend ? r->backend : ""));
+    json_object_set_new(o, "backend_reason",
+                        r->backend_reason ? json_string(r->backend_reason) : json_null());
     json_object_set_new(o, "accel", r->accel ? json_string(r->accel) : json_null());
     json_object_set_new(o, "outcome", json_string(r->outcome ? r->outcome : "failed"));
     json_object_set_new(o, "boot_us", int_or_null(r->boot_us));

@@ -14,6 +14,7 @@ struct launcher_report {
     const char *image_dir;
     const char *image_name;
     const char *backend;
+    const char *backend_reason; /* why that backend (picked, or asked for), or NULL */
     const char *accel;
     const char *outcome; /* "exited", "ready", "timeout", "interrupted", "failed" */
     const char *message; /* why the run failed, or NULL */

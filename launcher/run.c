@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "launcher/backend.h"
-#include "launcher/backend_kvm.h"
 #include "launcher/boot.h"
 #include "launcher/check.h"
 #include "launcher/commands.h"
+#include "launcher/hostinfo.h"
 #include "launcher/image.h"
 #include "launcher/kernel.h"
 #include "launcher/report.h"
@@ -36,6 +36,7 @@ struct session {
     struct launcher_run_opts opts;
     struct launcher_image img;
     const struct launcher_backend *backend;
+    char backend_why[512]; /* why this backend (for the report) */
     const char *accel;
     const char *kernel_path;
     uint64_t kernel_bytes;
@@ -259,6 +260,7 @@ static void report(struct session *s, int code)
     struct launcher_report rep = {.image_dir = s->img.dir,
                                   .image_name = s->img.name,
                                   .backend = s->backend->name,
+                                  .backend_reason = s->backend_why,
                                   .accel = s->accel,
                                   .outcome = rep_run->outcome,
                                   .message = message[0] ? message : NULL,
@@ -299,30 +301,44 @@ static void report(struct session *s, int code)
     }
 }
 
-/* --backend, or else: a running launcher daemon boots what it can (a PVH kernel this host's KVM
- * runs, the image's own kernel, no disks, and no port forwards: a server app needs a --net
- * device), in a prepared shell; anything else goes to the default backend. */
+/* The first guest port the launcher would forward from the host (boot.c's pick_forwards: the
+ * app's ports, then its check's), or 0. */
+static int first_forward(const struct launcher_image *img)
+{
+    if (img->n_ports > 0)
+        return img->ports[0];
+    if (img->check.kind == LAUNCHER_CHECK_TCP || img->check.kind == LAUNCHER_CHECK_HTTP)
+        return img->check.port;
+    return 0;
+}
+
+/* --backend, or else the first backend in order of preference that can boot this image here
+ * with these options (backend.c), saying which and why. */
 static const struct launcher_backend *pick_backend(struct session *s)
 {
-    if (s->opts.backend)
+    if (s->opts.backend) {
+        snprintf(s->backend_why, sizeof(s->backend_why), "asked for with --backend");
         return launcher_backend_find(s->opts.backend);
-    bool has_blk = false, has_net = false;
-    for (size_t i = 0; i < s->opts.n_devices; i++) {
-        has_blk |= s->opts.devices[i].kind == LAUNCHER_VM_DEVICE_BLK;
-        has_net |= s->opts.devices[i].kind == LAUNCHER_VM_DEVICE_NET;
     }
-    const char *sock = NULL;
-    if (!s->opts.kernel && !has_blk && (s->img.n_ports == 0 || has_net) &&
-        launcher_kvm_can_boot(s->kernel_path) && launcher_daemon_running(&sock)) {
-        const struct launcher_backend *d = launcher_backend_find("daemon");
-        if (d) {
-            tinyx_info("a launcher daemon listens on %s: booting in one of its prepared shells "
-                       "(--backend chooses another backend)",
-                       sock);
-            return d;
-        }
-    }
-    return launcher_backend_default();
+    struct launcher_host host;
+    launcher_host_probe(&host);
+    struct launcher_kernel_info kernel;
+    launcher_kernel_inspect(s->kernel_path, &kernel);
+    struct launcher_boot_request req = {
+        .kernel_path = s->kernel_path,
+        .kernel = &kernel,
+        .kernel_from_option = s->opts.kernel != NULL,
+        .accel = s->opts.accel,
+        .forward_port = first_forward(&s->img),
+        .memory_mb = s->memory_mb,
+        .devices = s->opts.devices,
+        .n_devices = s->opts.n_devices,
+        .host = &host,
+    };
+    const struct launcher_backend *b =
+        launcher_backend_pick(&req, s->backend_why, sizeof(s->backend_why));
+    tinyx_info("backend %s (%s)", b->name, s->backend_why);
+    return b;
 }
 
 static int run_command(struct session *s)
@@ -336,6 +352,9 @@ static int run_command(struct session *s)
     rc = check_devices(s);
     if (rc != 0)
         return rc;
+    s->memory_mb = s->opts.memory_mb  ? s->opts.memory_mb
+                   : s->img.memory_mb ? s->img.memory_mb
+                                      : LAUNCHER_RUN_DEFAULT_MEMORY_MB;
     s->backend = pick_backend(s);
     if (!s->backend)
         return TINYX_EXIT_USAGE;
@@ -349,9 +368,6 @@ static int run_command(struct session *s)
     rc = s->backend->prepare(s->opts.accel, &s->accel, note, sizeof(note));
     if (rc != 0)
         return rc;
-    s->memory_mb = s->opts.memory_mb  ? s->opts.memory_mb
-                   : s->img.memory_mb ? s->img.memory_mb
-                                      : LAUNCHER_RUN_DEFAULT_MEMORY_MB;
     unsigned n = s->opts.runs;
     s->boot_us = tinyx_xcalloc(n, sizeof(int64_t));
     s->ready_us = tinyx_xcalloc(n, sizeof(int64_t));

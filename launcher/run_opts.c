@@ -16,20 +16,35 @@
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
 
+/* "  NAME   TEXT", continuation lines of TEXT (after '\n') under its first. */
+static void usage_backend_line(FILE *out, const char *name, const char *text)
+{
+    fprintf(out, "                     %-6s ", name);
+    for (const char *p = text; *p; p++) {
+        fputc(*p, out);
+        if (*p == '\n')
+            fprintf(out, "                            ");
+    }
+    fputc('\n', out);
+}
+
 void launcher_run_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: tinyx-launch run IMAGE_DIR [OPTIONS]\n"
-            "Boot a Tinyx image, run its app check from the host, and report boot and ready\n"
-            "times. Exits with the guest's exit status.\n"
-            "\n"
-            "Options:\n"
-            "  --backend NAME   VM backend (default: daemon when a launcher daemon answers on\n"
-            "                   its socket and can boot the image, else %s):\n",
-            launcher_backend_default()->name);
+    fprintf(out, "Usage: tinyx-launch run IMAGE_DIR [OPTIONS]\n"
+                 "Boot a Tinyx image, run its app check from the host, and report boot and ready\n"
+                 "times. Exits with the guest's exit status.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --backend NAME   VM backend (default: chosen as below):\n");
     for (size_t i = 0; i < launcher_backend_count(); i++)
-        fprintf(out, "                     %-6s %s\n", launcher_backend_at(i)->name,
-                launcher_backend_at(i)->summary);
+        usage_backend_line(out, launcher_backend_at(i)->name, launcher_backend_at(i)->summary);
+    fprintf(out,
+            "                   Without --backend: the first, in this order, that can boot the\n"
+            "                   image with the options given (--accel: one with accelerators);\n"
+            "                   a line on stderr says which and why (JSON: backend_reason):\n");
+    for (size_t i = 0; launcher_backend_preferred(i); i++)
+        usage_backend_line(out, launcher_backend_preferred(i)->name,
+                           launcher_backend_preferred(i)->pick_when);
     fprintf(out,
             "  --accel ACCEL    accelerator (qemu: tcg|kvm; default: kvm when it can run Linux\n"
             "                   here, else tcg)\n"

@@ -57,6 +57,11 @@ bool launcher_vmm_host_is_pvm(void)
     return tinyx_is_dir("/sys/module/kvm_pvm");
 }
 
+bool launcher_vmm_has_tsc_deadline(struct launcher_vmm *v)
+{
+    return ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+}
+
 int launcher_vmm_irqchip_create(struct launcher_vmm *v)
 {
     if (v->irqchip)
@@ -64,6 +69,15 @@ int launcher_vmm_irqchip_create(struct launcher_vmm *v)
     if (ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
         return tinyx_errno("cannot create the in-kernel interrupt controller (KVM_CREATE_IRQCHIP)");
     v->irqchip = true;
+    /* Linux needs a timer it can calibrate against: the LAPIC's TSC-deadline mode (CPUID, see
+     * vmm_x86.c) where KVM has it, else an in-kernel PIT (a kernel thread per VM, so only
+     * then). */
+    if (!launcher_vmm_has_tsc_deadline(v)) {
+        struct kvm_pit_config pit = {.flags = 0};
+        if (ioctl(v->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+            return tinyx_errno("cannot create the in-kernel timer (KVM_CREATE_PIT2), which a "
+                               "KVM without the TSC-deadline timer needs");
+    }
     return 0;
 }
 
@@ -76,10 +90,7 @@ static int need_irqchip(struct launcher_vmm *v)
         errno = ENODEV;
         return -1;
     }
-    if (ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-        return -1;
-    v->irqchip = true;
-    return 0;
+    return launcher_vmm_irqchip_create(v);
 }
 
 int launcher_vmm_irq_line(struct launcher_vmm *v, unsigned gsi, int level)

@@ -10,7 +10,10 @@
 /* vmm.c: whether /dev/kvm is kvm_pvm (software nested virtualisation), which runs tiny PVH
  * guests but not a standard Linux kernel. */
 bool launcher_vmm_host_is_pvm(void);
-/* vmm.c: KVM_CREATE_IRQCHIP now (before the vCPU). 0, or -1 after a message. */
+/* vmm.c: whether KVM's in-kernel LAPIC offers the TSC-deadline timer. */
+bool launcher_vmm_has_tsc_deadline(struct launcher_vmm *v);
+/* vmm.c: KVM_CREATE_IRQCHIP now (before the vCPU), and an in-kernel PIT when KVM has no
+ * TSC-deadline timer. 0, or -1 after a message. */
 int launcher_vmm_irqchip_create(struct launcher_vmm *v);
 
 /* vmm.c: the steps of launcher_vmm_run, for the prepared shell (vmm_shell.c). */

@@ -427,7 +427,7 @@ int launcher_vmm_pvh_load(struct launcher_vmm *v, const struct launcher_pvh_kern
     memcpy(cmdline_dst, cmdline, cmdline_len);
 
     struct launcher_pvh_start_info *si = launcher_vmm_gpa(v, LAYOUT_START_INFO, sizeof(*si));
-    struct launcher_pvh_memmap_entry *map = launcher_vmm_gpa(v, LAYOUT_MEMMAP, 2 * sizeof(*map));
+    struct launcher_pvh_memmap_entry *map = launcher_vmm_gpa(v, LAYOUT_MEMMAP, 4 * sizeof(*map));
     struct launcher_pvh_module *mod = launcher_vmm_gpa(v, LAYOUT_MODLIST, sizeof(*mod));
     if (!si || !map || !mod || v->mem_size <= LAYOUT_KERNEL_MIN) {
         tinyx_err("guest RAM (%llu bytes) is too small for the boot data",
@@ -447,14 +447,22 @@ int launcher_vmm_pvh_load(struct launcher_vmm *v, const struct launcher_pvh_kern
         si->nr_modules = 1;
         si->modlist_paddr = LAYOUT_MODLIST;
     }
-    /* E820-like: conventional memory below the EBDA, then everything from 1 MiB up. */
+    /* E820-like: conventional memory below the EBDA, then everything from 1 MiB up. The device
+     * page is reserved, not RAM: the guest kernel leaves it alone, and Linux lets its init read
+     * it through /dev/mem (STRICT_DEVMEM admits reserved pages of the first MiB). */
     map[0] = (struct launcher_pvh_memmap_entry){
-        .addr = 0, .size = LAYOUT_LOW_END, .type = LAUNCHER_PVH_E820_RAM};
-    map[1] = (struct launcher_pvh_memmap_entry){.addr = LAYOUT_KERNEL_MIN,
+        .addr = 0, .size = LAYOUT_DEVPAGE, .type = LAUNCHER_PVH_E820_RAM};
+    map[1] = (struct launcher_pvh_memmap_entry){
+        .addr = LAYOUT_DEVPAGE, .size = LAYOUT_DEVPAGE_SIZE, .type = LAUNCHER_PVH_E820_RESERVED};
+    map[2] = (struct launcher_pvh_memmap_entry){.addr = LAYOUT_DEVPAGE + LAYOUT_DEVPAGE_SIZE,
+                                                .size = LAYOUT_LOW_END - LAYOUT_DEVPAGE -
+                                                        LAYOUT_DEVPAGE_SIZE,
+                                                .type = LAUNCHER_PVH_E820_RAM};
+    map[3] = (struct launcher_pvh_memmap_entry){.addr = LAYOUT_KERNEL_MIN,
                                                 .size = v->mem_size - LAYOUT_KERNEL_MIN,
                                                 .type = LAUNCHER_PVH_E820_RAM};
     si->memmap_paddr = LAYOUT_MEMMAP;
-    si->memmap_entries = 2;
+    si->memmap_entries = 4;
     v->entry = k->entry;
     v->kernel_is_linux = k->is_linux;
     return 0;

@@ -9,8 +9,9 @@ struct launcher_vmm;
 
 /* xen/include/public/arch-x86/hvm/start_info.h (version 1), little-endian, packed by
  * construction (every field naturally aligned). */
-#define LAUNCHER_PVH_START_MAGIC 0x336ec578u
-#define LAUNCHER_PVH_E820_RAM    1u
+#define LAUNCHER_PVH_START_MAGIC   0x336ec578u
+#define LAUNCHER_PVH_E820_RAM      1u
+#define LAUNCHER_PVH_E820_RESERVED 2u
 
 struct launcher_pvh_start_info {
     uint32_t magic;

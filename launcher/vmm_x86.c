@@ -15,6 +15,13 @@
 /* Enough for every leaf KVM reports today (~80 here); KVM says E2BIG when it needs more. */
 #define CPUID_MAX_ENTRIES 256
 
+/* CPUID.1:ECX bits the monitor sets itself: KVM_GET_SUPPORTED_CPUID reports neither. Without
+ * the hypervisor bit Linux ignores the KVM leaves (0x40000000: kvm-clock, the TSC rate) and
+ * calibrates against a PIT; without a timer it trusts, its APIC timer fails verification and
+ * sleeps never end. TSC-deadline is the in-kernel LAPIC's own timer: no calibration at all. */
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_HYPERVISOR   (1u << 31)
+
 #define CR0_PE     (1u << 0)
 #define CR0_ET     (1u << 4)
 #define RFLAGS_ONE (1u << 1) /* bit 1 of EFLAGS always reads as 1 */
@@ -60,7 +67,8 @@ void launcher_vmm_x86_release(void)
     memset(&supported, 0, sizeof(supported));
 }
 
-/* The guest's CPUID is what KVM can give, with the topology of one vCPU (APIC ID 0). */
+/* The guest's CPUID is what KVM can give, with the topology of one vCPU (APIC ID 0), the
+ * hypervisor bit, and the TSC-deadline timer where the in-kernel LAPIC has one. */
 static int setup_cpuid(struct launcher_vmm *v)
 {
     if (supported.started) {
@@ -76,9 +84,12 @@ static int setup_cpuid(struct launcher_vmm *v)
     }
     for (uint32_t i = 0; i < cpuid->nent; i++) {
         struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-        if (e->function == 1)
+        if (e->function == 1) {
             e->ebx &= 0x00ffffffu; /* initial APIC ID */
-        else if (e->function == 0xb || e->function == 0x1f)
+            e->ecx |= CPUID1_ECX_HYPERVISOR;
+            if (launcher_vmm_has_tsc_deadline(v))
+                e->ecx |= CPUID1_ECX_TSC_DEADLINE;
+        } else if (e->function == 0xb || e->function == 0x1f)
             e->edx = 0; /* x2APIC ID */
     }
     if (ioctl(v->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)

@@ -530,6 +530,51 @@ static void test_kernel_override_and_cmdline_mode(void **state)
     free(img);
 }
 
+/* Without --backend the launcher says which backend it picked and why, on stderr and in the
+ * JSON report; --backend still forces one, without that line. The fake kernel is no PVH ELF,
+ * so qemu is the pick on any host (test_launcher_pick.c covers the choice itself). */
+static void test_backend_choice_is_said(void **state)
+{
+    (void)state;
+    int verbosity = tinyx_verbosity; /* --quiet and -v change it for the whole process */
+    tinyx_verbosity = 1;
+    fake_reset();
+    setenv("FAKE_QEMU_TIMER", "1", 1);
+    setenv("FAKE_QEMU_CONSOLE", "Hello, world!\r\ntinyx-init: exit status 0\r\n", 1);
+    setenv("FAKE_QEMU_EXIT", "1", 1);
+    char *img = make_image("backend-said", "console=ttyS0\n", hello_manifest);
+    struct launch l = launch(img, "--json", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    assert_non_null(l.json);
+    assert_string_equal(json_string_value(json_object_get(l.json, "backend")), "qemu");
+    const char *why = json_string_value(json_object_get(l.json, "backend_reason"));
+    assert_non_null(why);
+    assert_true(why[0] != '\0');
+    char *line = tinyx_xasprintf("tinyx-launch: backend qemu (%s)\n", why);
+    assert_contains(l.err, line);
+    /* said before booting */
+    assert_true(strstr(l.err, line) < strstr(l.err, "booting hello with qemu"));
+    free(line);
+    launch_free(&l);
+
+    l = launch(img, "--json", "--backend", "qemu", NULL);
+    assert_int_equal(l.rc, 0);
+    assert_string_equal(json_string_value(json_object_get(l.json, "backend_reason")),
+                        "asked for with --backend");
+    assert_null(strstr(l.err, "backend qemu ("));
+    launch_free(&l);
+
+    /* --accel keeps the pick away from backends without accelerators */
+    l = launch(img, "--accel", "tcg", "--quiet", "-v", NULL);
+    assert_int_equal(l.rc, 0);
+    assert_contains(l.err, "backend qemu (--accel tcg: the kvm backend has no accelerator choice)");
+    launch_free(&l);
+    tinyx_verbosity = verbosity;
+    assert_int_equal(fake_runs(), 3);
+    free(img);
+}
+
 static void test_manifest_mode_and_existing_panic_words(void **state)
 {
     (void)state;
@@ -967,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_device_option_errors),
         cmocka_unit_test(test_kernel_override_and_cmdline_mode),
         cmocka_unit_test(test_manifest_mode_and_existing_panic_words),
+        cmocka_unit_test(test_backend_choice_is_said),
         cmocka_unit_test(test_exit_line_glued_to_output),
         cmocka_unit_test(test_panic_is_reported),
         cmocka_unit_test(test_panic_without_reset_ends_promptly),

@@ -141,14 +141,21 @@ static void test_good_elf32(void **state)
     assert_int_equal(si->cmdline_paddr, LAYOUT_CMDLINE);
     assert_string_equal((char *)v.mem + si->cmdline_paddr, "console=ttyS0 hello");
     assert_int_equal(si->memmap_paddr, LAYOUT_MEMMAP);
-    assert_int_equal(si->memmap_entries, 2);
+    assert_int_equal(si->memmap_entries, 4);
     struct launcher_pvh_memmap_entry *map = (void *)(v.mem + si->memmap_paddr);
+    /* Low RAM around the reserved device page, then RAM from 1 MiB: sorted, no overlap. */
     assert_int_equal(map[0].addr, 0);
-    assert_int_equal(map[0].size, LAYOUT_LOW_END);
+    assert_int_equal(map[0].size, LAYOUT_DEVPAGE);
     assert_int_equal(map[0].type, LAUNCHER_PVH_E820_RAM);
-    assert_int_equal(map[1].addr, 0x100000);
-    assert_int_equal(map[1].size, 16 * MIB - 0x100000);
-    assert_int_equal(map[1].type, LAUNCHER_PVH_E820_RAM);
+    assert_int_equal(map[1].addr, LAYOUT_DEVPAGE);
+    assert_int_equal(map[1].size, LAYOUT_DEVPAGE_SIZE);
+    assert_int_equal(map[1].type, LAUNCHER_PVH_E820_RESERVED);
+    assert_int_equal(map[2].addr, LAYOUT_DEVPAGE + LAYOUT_DEVPAGE_SIZE);
+    assert_int_equal(map[2].addr + map[2].size, LAYOUT_LOW_END);
+    assert_int_equal(map[2].type, LAUNCHER_PVH_E820_RAM);
+    assert_int_equal(map[3].addr, 0x100000);
+    assert_int_equal(map[3].size, 16 * MIB - 0x100000);
+    assert_int_equal(map[3].type, LAUNCHER_PVH_E820_RAM);
     ram_free(&v);
     free(path);
 }
