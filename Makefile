@@ -69,6 +69,10 @@ DEPS := build-essential pkg-config bc flex bison ccache libyaml-dev libarchive-d
         qemu-system-x86 kmod zstd xz-utils cpio clang-format gnuplot-nox jq ca-certificates
 # The container peer of the scale benchmark (tests/bench/bench_scale.sh).
 DEPS += runc
+# The nested-KVM harness (tests/nested/): busybox is the level-1 VM's userland (and the tracer's
+# unit tests run it); virtiofsd comes with qemu-system-common; the L1 kernel is fetched with
+# apt-get download, not installed.
+DEPS += busybox-static
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)

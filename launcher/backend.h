@@ -3,6 +3,7 @@
 #define LAUNCHER_BACKEND_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,10 +11,14 @@
 
 #include "launcher/kernel.h"
 
-/* A guest TCP port reachable from the host at 127.0.0.1:host_port. */
+/* A guest TCP port and where the host reaches it: host_addr:host_port. Either a forward of the
+ * VMM's user-mode network (127.0.0.1 and a free port of the host), or direct: the guest's own
+ * address on a tap, and the guest port itself. */
 struct launcher_port_forward {
     int guest_port;
+    char host_addr[INET_ADDRSTRLEN];
     int host_port;
+    bool direct; /* host_addr is the guest's own address: nothing forwards or proxies it */
 };
 
 /* A device the user asked for (`run --net` / `--blk`), created by the backend in its own way:
@@ -31,6 +36,11 @@ struct launcher_vm_device {
             char bridge[IFNAMSIZ]; /* an existing bridge to attach the tap to; "": none */
             bool have_mac;         /* false: the backend derives one from the tap name */
             uint8_t mac[6];
+            /* ip=A.B.C.D/P, gw=A.B.C.D: the guest's address on this tap (the device page of
+             * tinyx-kvm, tinyx.ip=/tinyx.gw= for QEMU); the launcher reaches its ports there */
+            bool have_ip, have_gw;
+            uint8_t ip[4], gw[4]; /* network order */
+            unsigned prefix;
         } net;
         struct {
             char *path; /* the disk image (owned by whoever filled the device in) */
@@ -50,6 +60,10 @@ struct launcher_vm_spec {
     const char *append;  /* extra words from the user, last so they win; NULL: none */
     enum launcher_virtio_discovery virtio_mmio; /* how the kernel finds the virtio-mmio devices */
     unsigned memory_mb;
+    /* Guest ports the host must reach while the guest has no address of its own on a --net
+     * device (else the core connects to that address and passes none here). A backend with a
+     * user-mode network forwards each from 127.0.0.1:host_port; one without (kvm) gives the
+     * guest a tap link to the host instead and says where in launcher_vm.ports_addr. */
     const struct launcher_port_forward *forwards;
     size_t n_forwards;
     /* Extra devices, in the order given. A net device replaces the user-mode network: the
@@ -67,7 +81,10 @@ struct launcher_vm {
     int log_fd;     /* the VMM's own diagnostics (non-blocking), or -1 */
     int exit_fd;    /* readable once the VM has ended, or -1: then console EOF means ended */
     pid_t vmm_pid;  /* the process whose memory is reported (the VMM) */
-    void *priv;     /* the backend's state */
+    /* Set by start() when the spec's forwards are reached at this guest address instead (on
+     * the guest port): a link the backend made; "" otherwise. */
+    char ports_addr[INET_ADDRSTRLEN];
+    void *priv; /* the backend's state */
 };
 
 enum launcher_vm_end_kind {
@@ -92,7 +109,9 @@ struct launcher_boot_request {
     const struct launcher_kernel_info *kernel;
     bool kernel_from_option; /* --kernel: not the image's own kernel */
     const char *accel;       /* --accel, or NULL */
-    int forward_port; /* a guest port the launcher must forward from the host (the first), or 0 */
+    /* A guest port the host must reach (the first) while no --net device gives the guest an
+     * address (ip=), or 0: a backend forwards it, or links the guest to the host itself. */
+    int forward_port;
     unsigned memory_mb;
     const struct launcher_vm_device *devices;
     size_t n_devices;
@@ -108,6 +127,10 @@ struct launcher_backend {
     /* True when a host connect to a forwarded port succeeds before the guest accepts it (a
      * user-mode NAT proxies the connection), so a bare TCP connect proves nothing. */
     bool ports_proxied;
+    /* True when the VMM forwards guest ports from free ports of 127.0.0.1 (a user-mode
+     * network); the core then picks those ports. Without one, start() gives a guest that has no
+     * --net address a link to the host itself and says where (launcher_vm.ports_addr). */
+    bool forwards_ports;
     /* The automatic choice: whether this backend can boot req here. true with why saying why it
      * suits ("this host's /dev/kvm runs Linux guests"), or false with why saying what stands in
      * the way ("no /dev/kvm here"); both for the user, one phrase without a final period. NULL:

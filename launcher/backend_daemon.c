@@ -17,6 +17,7 @@
 #include "launcher/backend.h"
 #include "launcher/backend_kvm.h"
 #include "launcher/commands.h"
+#include "launcher/guest_net.h"
 #include "launcher/hostinfo.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
@@ -175,6 +176,16 @@ static json_t *create_request(const struct launcher_vm_spec *spec)
                      d->net.mac[1], d->net.mac[2], d->net.mac[3], d->net.mac[4], d->net.mac[5]);
             json_object_set_new(n, "mac", json_string(mac));
         }
+        char ip[INET_ADDRSTRLEN], text[INET_ADDRSTRLEN + 4];
+        if (d->net.have_ip) {
+            launcher_guest_net_ntoa(d->net.ip, ip);
+            snprintf(text, sizeof(text), "%s/%u", ip, d->net.prefix);
+            json_object_set_new(n, "ip", json_string(text));
+        }
+        if (d->net.have_gw) {
+            launcher_guest_net_ntoa(d->net.gw, ip);
+            json_object_set_new(n, "gw", json_string(ip));
+        }
         json_array_append_new(nets, n);
     }
     json_object_set_new(req, "net", nets);
@@ -329,6 +340,7 @@ const struct launcher_backend launcher_backend_daemon = {
     .can_boot = daemon_can_boot,
     .accels = NULL,
     .ports_proxied = false,
+    .forwards_ports = false,
     .prepare = daemon_prepare,
     .start = daemon_start,
     .wait = daemon_wait,

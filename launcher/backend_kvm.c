@@ -1,4 +1,5 @@
-/* backend_kvm.c: the KVM backend: one tinyx-kvm process per VM, console and timer on pipes. */
+/* backend_kvm.c: the KVM backend: one tinyx-kvm process per VM, console and timer on pipes; a
+ * guest whose ports the host must reach gets a tap link of its own (hostlink.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,9 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "initramfs/boot_abi.h"
 #include "launcher/backend.h"
 #include "launcher/backend_kvm.h"
+#include "launcher/guest_net.h"
 #include "launcher/hostinfo.h"
+#include "launcher/hostlink.h"
 #include "launcher/kernel.h"
 #include "launcher/layout.h"
 #include "launcher/vmm.h"
@@ -37,6 +41,9 @@ struct kvm_vm {
     bool reaped;
     int wait_status;
 };
+
+/* The host link's tap reaches tinyx-kvm as this descriptor (--net=NAME,fd=N). */
+#define LINK_CHILD_FD LAUNCHER_SPAWN_EXTRA_FD
 
 /* TINYX_KVM overrides the monitor (tests use a missing one); else tinyx-kvm beside us. */
 static const char *kvm_program(void)
@@ -144,6 +151,24 @@ bool launcher_kvm_runs_kernel(const struct launcher_kernel_info *kernel,
                host->kvm_pvm ? " (kvm_pvm)" : "", host->kvm_pvm ? ", though not Linux" : "");
 }
 
+/* tinyx-kvm has no user-mode network: a guest whose ports the host must reach, and that has no
+ * address on a --net device, gets a tap link of its own, which takes CAP_NET_ADMIN and
+ * /dev/net/tun. why says what is missing. */
+static bool can_link(const struct launcher_host *host, char *why, size_t why_len)
+{
+    if (!host->net_admin)
+        return say(false, why, why_len,
+                   "the app's ports need a tap network, which needs CAP_NET_ADMIN (run as root)");
+    if (host->tun_errno == ENOENT || host->tun_errno == ENODEV || host->tun_errno == ENXIO)
+        return say(false, why, why_len,
+                   "the app's ports need a tap network, and /dev/net/tun is missing (modprobe "
+                   "tun)");
+    if (host->tun_errno)
+        return say(false, why, why_len, "the app's ports need a tap network, and /dev/net/tun: %s",
+                   strerror(host->tun_errno));
+    return true;
+}
+
 /* Besides the kernel and the host (above): options tinyx-kvm supports, and tinyx-kvm itself. */
 static bool kvm_can_boot(const struct launcher_boot_request *req, char *why, size_t why_len)
 {
@@ -152,16 +177,18 @@ static bool kvm_can_boot(const struct launcher_boot_request *req, char *why, siz
         return false;
     snprintf(yes, sizeof(yes), "%s", why);
     const char *prog = kvm_program();
+    if (req->forward_port && !can_link(req->host, why, why_len))
+        return false;
     if (req->forward_port)
-        return say(false, why, why_len,
-                   "the kvm backend does not forward guest ports yet (this app uses port %d)",
-                   req->forward_port);
+        snprintf(yes + strlen(yes), sizeof(yes) - strlen(yes),
+                 ", and the app's ports go on a tap link of its own");
     if (req->memory_mb > MAX_MEMORY_MB)
         return say(false, why, why_len, "the kvm backend gives a guest at most %u MiB (asked: %u)",
                    MAX_MEMORY_MB, req->memory_mb);
-    if (req->n_devices > LAYOUT_VIRTIO_MAX_DEVICES)
-        return say(false, why, why_len, "the kvm backend gives a guest at most %u devices",
-                   LAYOUT_VIRTIO_MAX_DEVICES);
+    if (req->n_devices + (req->forward_port ? 1 : 0) > LAYOUT_VIRTIO_MAX_DEVICES)
+        return say(false, why, why_len, "the kvm backend gives a guest at most %u devices%s",
+                   LAYOUT_VIRTIO_MAX_DEVICES,
+                   req->forward_port ? " (the link for the app's ports is one)" : "");
     if (access(prog, X_OK) < 0)
         return say(false, why, why_len, "the kvm backend's monitor %s %s", prog,
                    errno == ENOENT ? "does not exist" : "is not executable");
@@ -205,19 +232,25 @@ static int check_bootable(const struct launcher_vm_spec *spec)
         return TINYX_EXIT_IMAGE;
     }
     if (spec->n_forwards) {
-        tinyx_err("the kvm backend does not forward guest ports to the host yet (this app uses "
-                  "port %d); use --backend qemu",
-                  spec->forwards[0].guest_port);
-        return TINYX_EXIT_USAGE;
+        struct launcher_host host;
+        launcher_host_probe(&host);
+        if (!can_link(&host, why, sizeof(why))) {
+            tinyx_err("the kvm backend cannot reach guest port %d: %s; or give the guest an "
+                      "address on a tap of yours (--net TAP,ip=A.B.C.D/P), or use --backend qemu",
+                      spec->forwards[0].guest_port, why);
+            return TINYX_EXIT_ENV;
+        }
     }
     if (spec->memory_mb > MAX_MEMORY_MB) {
         tinyx_err("the kvm backend gives a guest at most %u MiB (asked: %u); use a smaller --mem",
                   MAX_MEMORY_MB, spec->memory_mb);
         return TINYX_EXIT_USAGE;
     }
-    if (spec->n_devices > LAYOUT_VIRTIO_MAX_DEVICES) {
-        tinyx_err("the kvm backend gives a guest at most %u devices (asked: %zu)",
-                  LAYOUT_VIRTIO_MAX_DEVICES, spec->n_devices);
+    size_t n_devices = spec->n_devices + (spec->n_forwards ? 1 : 0);
+    if (n_devices > LAYOUT_VIRTIO_MAX_DEVICES) {
+        tinyx_err("the kvm backend gives a guest at most %u devices (asked: %zu%s)",
+                  LAYOUT_VIRTIO_MAX_DEVICES, n_devices,
+                  spec->n_forwards ? ", the tap link for the app's ports included" : "");
         return TINYX_EXIT_USAGE;
     }
     return check_initrd_fits(spec, k.load_end);
@@ -239,8 +272,9 @@ static bool has_param(const char *cmdline, const char *name)
 }
 
 /* The image's words, then what makes a panic end the VM (a triple fault, which tinyx-kvm
- * reports as "halted"), then the user's words, which win. */
-static char *build_cmdline(const struct launcher_vm_spec *spec)
+ * reports as "halted"), then extra (the host link's words, or NULL), then the user's words,
+ * which win. The guest's addresses are not here: tinyx-kvm writes them into the device page. */
+static char *build_cmdline(const struct launcher_vm_spec *spec, const char *extra)
 {
     const char *append = spec->append ? spec->append : "";
     char *cmdline = tinyx_xstrdup(spec->cmdline ? spec->cmdline : "");
@@ -252,6 +286,11 @@ static char *build_cmdline(const struct launcher_vm_spec *spec)
         free(cmdline);
         cmdline = more;
     }
+    if (extra) {
+        char *more = tinyx_xasprintf("%s%s%s", cmdline, cmdline[0] ? " " : "", extra);
+        free(cmdline);
+        cmdline = more;
+    }
     if (append[0]) {
         char *more = tinyx_xasprintf("%s %s", cmdline, append);
         free(cmdline);
@@ -260,7 +299,21 @@ static char *build_cmdline(const struct launcher_vm_spec *spec)
     return cmdline;
 }
 
-/* tinyx-kvm's option for a device: --net=TAP[,mac=..][,bridge=BR] or --blk=FILE[,ro]. */
+/* ",ip=A.B.C.D/P[,gw=A.B.C.D]" of a net device, or "". */
+static void address_settings(const struct launcher_vm_device *d, char *out, size_t len)
+{
+    char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+    out[0] = '\0';
+    if (!d->net.have_ip)
+        return;
+    launcher_guest_net_ntoa(d->net.ip, ip);
+    launcher_guest_net_ntoa(d->net.gw, gw);
+    snprintf(out, len, ",ip=%s/%u%s%s", ip, d->net.prefix, d->net.have_gw ? ",gw=" : "",
+             d->net.have_gw ? gw : "");
+}
+
+/* tinyx-kvm's option for a device: --net=TAP[,mac=..][,bridge=BR][,ip=..][,gw=..] or
+ * --blk=FILE[,ro]. */
 static char *device_option(const struct launcher_vm_device *d)
 {
     if (d->kind == LAUNCHER_VM_DEVICE_BLK) {
@@ -276,12 +329,40 @@ static char *device_option(const struct launcher_vm_device *d)
     if (d->net.have_mac)
         snprintf(mac, sizeof(mac), ",mac=%02x:%02x:%02x:%02x:%02x:%02x", d->net.mac[0],
                  d->net.mac[1], d->net.mac[2], d->net.mac[3], d->net.mac[4], d->net.mac[5]);
-    return tinyx_xasprintf("--net=%s%s%s%s", d->net.tap, mac, d->net.bridge[0] ? ",bridge=" : "",
-                           d->net.bridge);
+    char address[80];
+    address_settings(d, address, sizeof(address));
+    return tinyx_xasprintf("--net=%s%s%s%s%s", d->net.tap, mac, d->net.bridge[0] ? ",bridge=" : "",
+                           d->net.bridge, address);
 }
 
-static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
+/* The host link as a net device (for its tinyx-kvm option). */
+static struct launcher_vm_device link_device(const struct launcher_hostlink *link)
 {
+    struct launcher_vm_device d;
+    memset(&d, 0, sizeof(d));
+    d.kind = LAUNCHER_VM_DEVICE_NET;
+    snprintf(d.net.tap, sizeof(d.net.tap), "%s", link->ifname);
+    d.net.have_ip = d.net.have_gw = true;
+    memcpy(d.net.ip, link->guest_ip, 4);
+    memcpy(d.net.gw, link->host_ip, 4);
+    d.net.prefix = link->prefix;
+    return d;
+}
+
+/* link: the host link (its tap goes to tinyx-kvm as LINK_CHILD_FD), or NULL. */
+static void build_argv(const struct launcher_vm_spec *spec, const struct launcher_hostlink *link,
+                       struct strvec *av)
+{
+    /* The guest's resolver asks the host's side of the link (the device page has no field for
+     * it): a DNS server there answers, else a lookup fails at once (port unreachable) instead
+     * of waiting for the image's nameserver, which the link does not reach (python's
+     * http.server looks its own name up before it listens). */
+    char *extra = NULL;
+    if (link) {
+        char host[INET_ADDRSTRLEN];
+        launcher_guest_net_ntoa(link->host_ip, host);
+        extra = tinyx_xasprintf(BOOT_ABI_CMDLINE_DNS "%s", host);
+    }
     tinyx_strvec_push(av, kvm_program());
     tinyx_strvec_push(av, "--kernel");
     tinyx_strvec_push(av, spec->kernel_path);
@@ -290,7 +371,7 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
         tinyx_strvec_push(av, spec->initrd_path);
     }
     tinyx_strvec_push(av, "--cmdline");
-    tinyx_strvec_push_owned(av, build_cmdline(spec));
+    tinyx_strvec_push_owned(av, build_cmdline(spec, extra));
     tinyx_strvec_push(av, "--mem");
     tinyx_strvec_pushf(av, "%u", spec->memory_mb);
     tinyx_strvec_push(av, "--console-fd");
@@ -299,6 +380,13 @@ static void build_argv(const struct launcher_vm_spec *spec, struct strvec *av)
     tinyx_strvec_pushf(av, "%d", LAUNCHER_SPAWN_TIMER_FD);
     for (size_t i = 0; i < spec->n_devices; i++)
         tinyx_strvec_push_owned(av, device_option(&spec->devices[i]));
+    if (link) {
+        struct launcher_vm_device d = link_device(link);
+        char settings[80];
+        address_settings(&d, settings, sizeof(settings));
+        tinyx_strvec_pushf(av, "--net=%s,fd=%d%s", link->ifname, LINK_CHILD_FD, settings);
+    }
+    free(extra);
 }
 
 static int kvm_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm)
@@ -306,13 +394,28 @@ static int kvm_start(const struct launcher_vm_spec *spec, struct launcher_vm *vm
     int rc = check_bootable(spec);
     if (rc != 0)
         return rc;
+    /* Guest ports without an address on a --net device: a link of the guest's own. */
+    struct launcher_hostlink link = {.fd = -1};
+    if (spec->n_forwards) {
+        rc = launcher_hostlink_open(&link);
+        if (rc != 0)
+            return rc;
+        tinyx_debug("host link for the app's ports: tap %s, host %u.%u.%u.%u/%u, guest %s",
+                    link.ifname, link.host_ip[0], link.host_ip[1], link.host_ip[2], link.host_ip[3],
+                    link.prefix, link.guest_addr);
+    }
     struct strvec av = STRVEC_INIT;
-    build_argv(spec, &av);
+    build_argv(spec, link.fd >= 0 ? &link : NULL, &av);
     pid_t pid;
-    rc = launcher_spawn_vmm(tinyx_strvec_argv(&av), "tinyx-kvm", NULL, 0, vm, &pid);
+    rc = launcher_spawn_vmm(tinyx_strvec_argv(&av), "tinyx-kvm", link.fd >= 0 ? &link.fd : NULL,
+                            link.fd >= 0 ? 1 : 0, vm, &pid);
     tinyx_strvec_free(&av);
+    /* tinyx-kvm holds the tap now (or failed to start): it goes away when the monitor exits. */
+    launcher_hostlink_close(&link);
     if (rc != 0)
         return rc;
+    if (link.guest_addr[0])
+        snprintf(vm->ports_addr, sizeof(vm->ports_addr), "%s", link.guest_addr);
     struct kvm_vm *k = tinyx_xcalloc(1, sizeof(*k));
     k->pid = pid;
     vm->priv = k;
@@ -410,12 +513,13 @@ static void kvm_release(struct launcher_vm *vm)
 
 const struct launcher_backend launcher_backend_kvm = {
     .name = "kvm",
-    .summary = "tinyx-kvm, our own KVM monitor (PVH ELF kernels; no port forwarding yet)",
+    .summary = "tinyx-kvm, our own KVM monitor (PVH ELF kernels; guest ports on a tap)",
     .pick_when = "when /dev/kvm runs the PVH ELF kernel (Linux: not on kvm_pvm)\n"
-                 "and no guest port is to be forwarded",
+                 "and, for an app with ports and no --net ip=, we may make taps (root)",
     .can_boot = kvm_can_boot,
     .accels = NULL,
     .ports_proxied = false,
+    .forwards_ports = false,
     .prepare = kvm_prepare,
     .start = kvm_start,
     .wait = kvm_wait,

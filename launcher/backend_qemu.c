@@ -15,6 +15,7 @@
 
 #include "initramfs/boot_abi.h"
 #include "launcher/backend.h"
+#include "launcher/guest_net.h"
 #include "launcher/hostinfo.h"
 #include "launcher/vmm_netlink.h"
 #include "launcher/vmm_spawn.h"
@@ -269,13 +270,18 @@ static void build_argv(const struct launcher_vm_spec *spec, char (*taps)[IFNAMSI
      * Debian's kernel can hang calibrating the TSC under TCG. */
     /* An app that listens on no port gets no network device and no address: its kernel may
      * have no network stack at all. With --net the guest is on a tap instead: no user-mode
-     * network, and the address is the user's to give (tinyx.ip=). */
+     * network, and its address is the one ip= gives (QEMU writes no device page, so it goes on
+     * the command line), if any. */
     bool network = spec->n_forwards > 0 && !has_net_device(spec);
-    char *cmdline = network ? tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP
-                                              " " BOOT_ABI_CMDLINE_GW GUEST_GW
-                                              " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
-                                              spec->cmdline, spec->cmdline[0] ? " " : "")
-                            : tinyx_xstrdup(spec->cmdline);
+    char *address = launcher_guest_net_cmdline(spec->devices, spec->n_devices);
+    char *cmdline =
+        network
+            ? tinyx_xasprintf("%s%s" BOOT_ABI_CMDLINE_IP GUEST_IP " " BOOT_ABI_CMDLINE_GW GUEST_GW
+                              " " BOOT_ABI_CMDLINE_DNS GUEST_DNS,
+                              spec->cmdline, spec->cmdline[0] ? " " : "")
+        : address ? tinyx_xasprintf("%s%s%s", spec->cmdline, spec->cmdline[0] ? " " : "", address)
+                  : tinyx_xstrdup(spec->cmdline);
+    free(address);
     unsigned long khz = launcher_host_tsc_khz();
     if (khz) {
         char *with_tsc = tinyx_xasprintf("%s tsc_early_khz=%lu", cmdline, khz);
@@ -355,6 +361,17 @@ static int qemu_start(const struct launcher_vm_spec *spec, struct launcher_vm *v
         /* run.c refuses this pair; a caller that does not gets told, not a silent half. */
         tinyx_err("the qemu backend forwards guest ports through its user-mode network, which "
                   "--net replaces: leave out --net");
+        return TINYX_EXIT_USAGE;
+    }
+    size_t n_addressed = 0;
+    for (size_t i = 0; i < spec->n_devices; i++)
+        n_addressed +=
+            spec->devices[i].kind == LAUNCHER_VM_DEVICE_NET && spec->devices[i].net.have_ip;
+    if (n_addressed > 1) {
+        tinyx_err("the qemu backend gives the guest one address (tinyx.ip= on its command line, "
+                  "as QEMU writes no device page) and %zu --net devices have ip=: keep ip= on "
+                  "one, or use --backend kvm (its device page carries one per device)",
+                  n_addressed);
         return TINYX_EXIT_USAGE;
     }
     int tap_fds[MAX_TAPS];
@@ -455,6 +472,7 @@ const struct launcher_backend launcher_backend_qemu = {
     .pick_when = "otherwise (it boots any kernel)",
     .accels = "tcg|kvm",
     .ports_proxied = true,
+    .forwards_ports = true,
     .prepare = qemu_prepare,
     .start = qemu_start,
     .wait = qemu_wait,

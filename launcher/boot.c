@@ -14,6 +14,7 @@
 #include "launcher/check.h"
 #include "launcher/check_job.h"
 #include "launcher/console.h"
+#include "launcher/guest_net.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/proc.h"
 #include "tinyx/util.h"
@@ -48,6 +49,7 @@ struct boot {
     struct launcher_console console;
     struct launcher_console vmm_log;
 
+    bool direct; /* the guest's ports are at its --net address: nothing to forward */
     struct launcher_check_target target;
     struct launcher_check_job *job;
     bool job_done;
@@ -61,8 +63,10 @@ void launcher_boot_result_free(struct launcher_boot_result *res)
     res->n_forwards = 0;
 }
 
-/* Guest ports to forward: app.ports plus the check's port. Host ports are free ports of
- * 127.0.0.1, held open until all are chosen so no two are the same. */
+/* The guest ports the launcher reaches (app.ports plus the check's port) and where: at the
+ * guest's address when a --net device gives it one (direct); else through the VMM's forwards
+ * from free ports of 127.0.0.1, held open until all are chosen so no two are the same; else
+ * where the backend's own link puts them (known once it started: watch()). */
 static int pick_forwards(struct boot *b)
 {
     const struct launcher_image *img = b->cfg->img;
@@ -70,47 +74,50 @@ static int pick_forwards(struct boot *b)
     size_t n = img->n_ports + 1;
     res->forwards = tinyx_xcalloc(n, sizeof(*res->forwards));
     int *guest = tinyx_xcalloc(n, sizeof(int));
-    size_t m = 0;
-    for (size_t i = 0; i < img->n_ports; i++)
-        guest[m++] = img->ports[i];
-    if (img->check.kind == LAUNCHER_CHECK_TCP || img->check.kind == LAUNCHER_CHECK_HTTP)
-        guest[m++] = img->check.port;
+    size_t m = launcher_guest_net_ports(img, guest, n);
+    const struct launcher_vm_device *addressed =
+        launcher_guest_net_addressed(b->cfg->devices, b->cfg->n_devices, NULL);
+    if (addressed) {
+        char addr[INET_ADDRSTRLEN];
+        launcher_guest_net_ntoa(addressed->net.ip, addr);
+        for (size_t i = 0; i < m; i++)
+            res->forwards[i].guest_port = guest[i];
+        res->n_forwards = m;
+        launcher_guest_net_direct(res->forwards, m, addr);
+        free(guest);
+        return 0;
+    }
+    if (!b->cfg->backend->forwards_ports) {
+        for (size_t i = 0; i < m; i++)
+            res->forwards[i].guest_port = guest[i];
+        res->n_forwards = m;
+        free(guest);
+        return 0;
+    }
     int *fds = tinyx_xcalloc(n, sizeof(int));
     int rc = 0;
     for (size_t i = 0; i < m && rc == 0; i++) {
-        bool dup = false;
-        for (size_t k = 0; k < res->n_forwards; k++)
-            dup = dup || res->forwards[k].guest_port == guest[i];
-        if (dup)
-            continue;
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(a);
         if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
             getsockname(s, (struct sockaddr *)&a, &len) < 0) {
-            rc = tinyx_errno("cannot find a free port on 127.0.0.1");
+            rc = tinyx_errno("cannot find a free port on " LAUNCHER_GUEST_NET_LOOPBACK);
             if (s >= 0)
                 close(s);
             break;
         }
         fds[res->n_forwards] = s;
-        res->forwards[res->n_forwards].guest_port = guest[i];
-        res->forwards[res->n_forwards].host_port = ntohs(a.sin_port);
-        res->n_forwards++;
+        struct launcher_port_forward *f = &res->forwards[res->n_forwards++];
+        f->guest_port = guest[i];
+        snprintf(f->host_addr, sizeof(f->host_addr), LAUNCHER_GUEST_NET_LOOPBACK);
+        f->host_port = ntohs(a.sin_port);
     }
     for (size_t k = 0; k < res->n_forwards; k++)
         close(fds[k]);
     free(fds);
     free(guest);
     return rc;
-}
-
-static int host_port_of(const struct boot *b, int guest_port)
-{
-    for (size_t i = 0; i < b->res->n_forwards; i++)
-        if (b->res->forwards[i].guest_port == guest_port)
-            return b->res->forwards[i].host_port;
-    return -1;
 }
 
 static void mark_ready(struct boot *b, uint64_t now)
@@ -147,11 +154,20 @@ static void on_boot(struct boot *b, uint64_t now)
         break;
     case LAUNCHER_CHECK_TCP:
     case LAUNCHER_CHECK_HTTP: {
+        const struct launcher_port_forward *f =
+            launcher_guest_net_find(b->res->forwards, b->res->n_forwards, check->port);
         struct launcher_check_opts o = LAUNCHER_CHECK_OPTS_INIT;
         o.op_timeout_ms = CHECK_OP_TIMEOUT_MS;
-        o.settle_ms = b->cfg->backend->ports_proxied ? TCP_SETTLE_MS : 0;
-        if (launcher_check_target_init(&b->target, "127.0.0.1", host_port_of(b, check->port),
-                                       b->check_why, sizeof(b->check_why)) < 0)
+        /* A user-mode NAT accepts before the guest does; the guest's own address does not. */
+        o.settle_ms = f && !f->direct && b->cfg->backend->ports_proxied ? TCP_SETTLE_MS : 0;
+        if (!f || !f->host_addr[0]) {
+            snprintf(b->check_why, sizeof(b->check_why),
+                     "the %s backend gave guest port %d no address the host reaches",
+                     b->cfg->backend->name, check->port);
+            break;
+        }
+        if (launcher_check_target_init(&b->target, f->host_addr, f->host_port, b->check_why,
+                                       sizeof(b->check_why)) < 0)
             break;
         b->job = launcher_check_job_start(check, &b->target, &o, b->deadline);
         break;
@@ -421,8 +437,8 @@ static int watch(struct boot *b)
                                     .append = cfg->append,
                                     .virtio_mmio = cfg->virtio_mmio,
                                     .memory_mb = cfg->memory_mb,
-                                    .forwards = res->forwards,
-                                    .n_forwards = res->n_forwards,
+                                    .forwards = b->direct ? NULL : res->forwards,
+                                    .n_forwards = b->direct ? 0 : res->n_forwards,
                                     .devices = cfg->devices,
                                     .n_devices = cfg->n_devices,
                                     .accel = cfg->accel};
@@ -434,6 +450,13 @@ static int watch(struct boot *b)
     b->vm.backend = cfg->backend;
     b->vm_started = true;
     res->started = true;
+    /* The backend linked the guest to the host itself: its ports are at the guest's address. */
+    if (!b->direct && b->vm.ports_addr[0])
+        launcher_guest_net_direct(res->forwards, res->n_forwards, b->vm.ports_addr);
+    for (size_t i = 0; cfg->announce && i < res->n_forwards; i++)
+        if (res->forwards[i].host_addr[0])
+            tinyx_info("guest port %d is %s:%d", res->forwards[i].guest_port,
+                       res->forwards[i].host_addr, res->forwards[i].host_port);
 
     enum outcome out = event_loop(b);
     launcher_check_job_stop(b->job);
@@ -480,10 +503,7 @@ int launcher_boot_once(const struct launcher_boot_config *cfg, struct launcher_b
     b.vm.console_fd = b.vm.timer_fd = b.vm.log_fd = b.vm.exit_fd = -1;
     if (pick_forwards(&b) < 0)
         return res->exit_code = TINYX_EXIT_ENV;
-    if (cfg->announce)
-        for (size_t i = 0; i < res->n_forwards; i++)
-            tinyx_info("guest port %d is 127.0.0.1:%d", res->forwards[i].guest_port,
-                       res->forwards[i].host_port);
+    b.direct = res->n_forwards && res->forwards[0].direct;
     launcher_console_init(&b.console, CONSOLE_KEEP_BYTES);
     launcher_console_init(&b.vmm_log, VMM_LOG_KEEP_BYTES);
 

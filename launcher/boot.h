@@ -26,7 +26,7 @@ struct launcher_boot_config {
     bool until_ready;   /* stop the VM once the check passes */
     bool must_be_ready; /* a guest that exits before its check passed fails the boot */
     bool stream;        /* copy the console to stdout as it arrives */
-    bool announce;      /* say which host ports the guest ports are */
+    bool announce;      /* say where the host reaches each guest port */
     const char *label;  /* prefix of this boot's messages, e.g. "run 2/5: "; "" for none */
     const char *hint;   /* added to the failure message in parentheses, or NULL */
 };

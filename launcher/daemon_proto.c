@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launcher/devpage.h"
+#include "launcher/vmm_devpage.h"
 #include "tinyx/util.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

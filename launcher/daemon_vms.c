@@ -18,7 +18,7 @@
 #include "initramfs/boot_abi.h"
 #include "launcher/daemon_core.h"
 #include "launcher/daemon_net.h"
-#include "launcher/devpage.h"
+#include "launcher/vmm_devpage.h"
 #include "launcher/shell_abi.h"
 #include "launcher/vdev_net.h"
 #include "tinyx/exitcode.h"
@@ -264,6 +264,7 @@ static void execute(struct daemon *d, struct daemon_shell *sh, struct launcher_d
         else
             launcher_vdev_net_default_mac(x->net[i].ifname, nets[i].mac);
         memcpy(x->net[i].mac, nets[i].mac, 6);
+        nets[i].slot = i; /* a shell plugs only these, in order (vmm_shell.c) */
         nets[i].have_ip = n->have_ip;
         memcpy(nets[i].ip, n->ip, 4);
         nets[i].prefix = n->prefix;

@@ -1,4 +1,5 @@
-/* hostinfo.c: read the host's TSC frequency and probe whether KVM can run Linux guests. */
+/* hostinfo.c: read the host's TSC frequency, probe whether KVM can run Linux guests and whether we
+ * may make taps. */
 #include "launcher/hostinfo.h"
 
 #include <errno.h>
@@ -46,6 +47,20 @@ static void say(char *why, size_t why_len, const char *text)
         snprintf(why, why_len, "%s", text);
 }
 
+/* CAP_NET_ADMIN in the effective set (bit 12 of CapEff in /proc/self/status). */
+static bool have_net_admin(void)
+{
+    char *text = tinyx_read_file("/proc/self/status", NULL);
+    const char *line = text ? strstr(text, "\nCapEff:") : NULL;
+    bool yes = false;
+    if (line) {
+        unsigned long long caps = strtoull(line + strlen("\nCapEff:"), NULL, 16);
+        yes = caps & (1ull << 12);
+    }
+    free(text);
+    return yes;
+}
+
 void launcher_host_probe(struct launcher_host *host)
 {
     memset(host, 0, sizeof(*host));
@@ -56,6 +71,8 @@ void launcher_host_probe(struct launcher_host *host)
         close(fd);
     /* kvm_pvm answers every ioctl like real KVM, so only the module's presence tells. */
     host->kvm_pvm = tinyx_is_dir("/sys/module/kvm_pvm");
+    host->net_admin = have_net_admin();
+    host->tun_errno = access("/dev/net/tun", R_OK | W_OK) < 0 ? (errno ? errno : ENODEV) : 0;
 }
 
 enum launcher_kvm_state launcher_host_kvm_state(const struct launcher_host *host, char *why,

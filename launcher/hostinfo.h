@@ -1,4 +1,5 @@
-/* hostinfo.h: host facts the launcher needs: TSC frequency, whether KVM can run Linux. */
+/* hostinfo.h: host facts the launcher needs: TSC frequency, whether KVM can run Linux, whether
+ * it may make taps. */
 #ifndef LAUNCHER_HOSTINFO_H
 #define LAUNCHER_HOSTINFO_H
 
@@ -18,8 +19,10 @@ enum launcher_kvm_state {
 
 /* What this host's /dev/kvm is: probed by launcher_host_probe, or made up by tests. */
 struct launcher_host {
-    int kvm_errno; /* 0: /dev/kvm opens read-write; else why not (ENOENT: there is none) */
-    bool kvm_pvm;  /* the kvm_pvm module is loaded: a /dev/kvm is software nested virtualisation */
+    int kvm_errno;  /* 0: /dev/kvm opens read-write; else why not (ENOENT: there is none) */
+    bool kvm_pvm;   /* the kvm_pvm module is loaded: a /dev/kvm is software nested virtualisation */
+    bool net_admin; /* we hold CAP_NET_ADMIN (may create taps and give them addresses) */
+    int tun_errno;  /* 0: /dev/net/tun opens read-write; else why not */
 };
 
 void launcher_host_probe(struct launcher_host *host);

@@ -37,8 +37,13 @@ int launcher_report_write_json(const struct launcher_report *r, FILE *out)
     json_t *ports = json_array();
     for (size_t i = 0; i < r->n_forwards; i++) {
         json_t *p = json_object();
-        json_object_set_new(p, "guest", json_integer(r->forwards[i].guest_port));
-        json_object_set_new(p, "host", json_integer(r->forwards[i].host_port));
+        const struct launcher_port_forward *f = &r->forwards[i];
+        json_object_set_new(p, "guest", json_integer(f->guest_port));
+        json_object_set_new(p, "addr", f->host_addr[0] ? json_string(f->host_addr) : json_null());
+        json_object_set_new(p, "port", f->host_addr[0] ? json_integer(f->host_port) : json_null());
+        /* "host": the forward's port of 127.0.0.1, as reports have always said. */
+        if (!f->direct && f->host_addr[0])
+            json_object_set_new(p, "host", json_integer(f->host_port));
         json_array_append_new(ports, p);
     }
     json_object_set_new(o, "ports", ports);
@@ -170,5 +175,23 @@ void launcher_report_write_human(const struct launcher_report *r)
              tinyx_progname, image, from, kernel, initrd, r->memory_mb, rss, pss,
              several ? ", median" : "");
     fputs(line, stderr);
+    if (r->n_forwards) {
+        size_t used = (size_t)snprintf(line, sizeof(line), "%s: guest ports:", tinyx_progname);
+        for (size_t i = 0; i < r->n_forwards && used < sizeof(line); i++) {
+            const struct launcher_port_forward *f = &r->forwards[i];
+            if (!f->host_addr[0])
+                used += (size_t)snprintf(line + used, sizeof(line) - used, "%s %d unreached",
+                                         i ? "," : "", f->guest_port);
+            else
+                used += (size_t)snprintf(line + used, sizeof(line) - used, "%s %d at %s:%d%s",
+                                         i ? "," : "", f->guest_port, f->host_addr, f->host_port,
+                                         f->direct ? "" : " (forwarded)");
+        }
+        if (used < sizeof(line))
+            snprintf(line + used, sizeof(line) - used, "\n");
+        else
+            line[sizeof(line) - 2] = '\n';
+        fputs(line, stderr);
+    }
     fflush(stderr);
 }

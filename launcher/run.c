@@ -13,6 +13,7 @@
 #include "launcher/boot.h"
 #include "launcher/check.h"
 #include "launcher/commands.h"
+#include "launcher/guest_net.h"
 #include "launcher/hostinfo.h"
 #include "launcher/image.h"
 #include "launcher/kernel.h"
@@ -110,12 +111,13 @@ static int check_disk(struct launcher_vm_device *dev)
 }
 
 /* What --net and --blk ask for, checked before any VM starts: disks that exist, bridges that
- * exist, and no --net for an app whose ports the launcher would forward. */
+ * exist, and for an app with ports, an address (ip=) on a --net device to reach them at. */
 static int check_devices(struct session *s)
 {
     const struct launcher_image *img = &s->img;
-    bool check_port =
-        img->check.kind == LAUNCHER_CHECK_TCP || img->check.kind == LAUNCHER_CHECK_HTTP;
+    int ports[1];
+    bool has_ports = launcher_guest_net_ports(img, ports, 1) > 0;
+    bool addressed = launcher_guest_net_addressed(s->opts.devices, s->opts.n_devices, NULL);
     for (size_t i = 0; i < s->opts.n_devices; i++) {
         struct launcher_vm_device *dev = &s->opts.devices[i];
         if (dev->kind == LAUNCHER_VM_DEVICE_BLK) {
@@ -138,13 +140,14 @@ static int check_devices(struct session *s)
                       dev->net.bridge, dev->net.bridge, dev->net.bridge);
             return TINYX_EXIT_USAGE;
         }
-        if (img->n_ports > 0 || check_port) {
-            /* The launcher reaches guest ports through forwards on 127.0.0.1, which only a
-             * user-mode network provides; a tap replaces it. */
-            tinyx_err("--net: %s's app uses guest port %d, which the launcher reaches through a "
-                      "forward from 127.0.0.1 over the user-mode network; --net replaces that "
-                      "network with tap %s, so the two cannot be combined: leave out --net",
-                      img->name, img->n_ports > 0 ? img->ports[0] : img->check.port, dev->net.tap);
+        if (has_ports && !addressed) {
+            /* A tap replaces the user-mode network and its forwards on 127.0.0.1: the launcher
+             * then connects to the guest's own address, which it must know. */
+            tinyx_err("--net: %s's app uses guest port %d, which the launcher reaches at the "
+                      "guest's address on the tap; --net %s gives the guest none: add "
+                      "ip=A.B.C.D/P (the host needs a route to it, e.g. an address of that "
+                      "subnet on the tap or its bridge), or leave out --net",
+                      img->name, ports[0], dev->net.tap);
             return TINYX_EXIT_USAGE;
         }
     }
@@ -157,12 +160,21 @@ static void describe_devices(const struct session *s, char *out, size_t len)
     out[0] = '\0';
     for (size_t i = 0; i < s->opts.n_devices; i++) {
         const struct launcher_vm_device *d = &s->opts.devices[i];
-        char what[600];
+        char what[600], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], address[80] = "";
+        if (d->kind == LAUNCHER_VM_DEVICE_NET && d->net.have_ip) {
+            launcher_guest_net_ntoa(d->net.ip, ip);
+            launcher_guest_net_ntoa(d->net.gw, gw);
+            snprintf(address, sizeof(address), ", guest %s/%u%s%s", ip, d->net.prefix,
+                     d->net.have_gw ? " via " : "", d->net.have_gw ? gw : "");
+        }
         if (d->kind == LAUNCHER_VM_DEVICE_BLK)
             snprintf(what, sizeof(what), "blk %s%s", d->blk.path,
                      d->blk.read_only ? " (read-only)" : "");
         else if (d->net.bridge[0])
-            snprintf(what, sizeof(what), "net on tap %s (bridge %s)", d->net.tap, d->net.bridge);
+            snprintf(what, sizeof(what), "net on tap %s (bridge %s%s)", d->net.tap, d->net.bridge,
+                     address);
+        else if (address[0])
+            snprintf(what, sizeof(what), "net on tap %s (%s)", d->net.tap, address + 2);
         else
             snprintf(what, sizeof(what), "net on tap %s", d->net.tap);
         size_t used = strlen(out);
@@ -301,15 +313,14 @@ static void report(struct session *s, int code)
     }
 }
 
-/* The first guest port the launcher would forward from the host (boot.c's pick_forwards: the
- * app's ports, then its check's), or 0. */
-static int first_forward(const struct launcher_image *img)
+/* The first guest port the host must reach without an address on a --net device (boot.c's
+ * pick_forwards: the app's ports, then its check's), or 0. */
+static int first_forward(const struct session *s)
 {
-    if (img->n_ports > 0)
-        return img->ports[0];
-    if (img->check.kind == LAUNCHER_CHECK_TCP || img->check.kind == LAUNCHER_CHECK_HTTP)
-        return img->check.port;
-    return 0;
+    int port;
+    if (launcher_guest_net_addressed(s->opts.devices, s->opts.n_devices, NULL))
+        return 0;
+    return launcher_guest_net_ports(&s->img, &port, 1) ? port : 0;
 }
 
 /* --backend, or else the first backend in order of preference that can boot this image here
@@ -329,7 +340,7 @@ static const struct launcher_backend *pick_backend(struct session *s)
         .kernel = &kernel,
         .kernel_from_option = s->opts.kernel != NULL,
         .accel = s->opts.accel,
-        .forward_port = first_forward(&s->img),
+        .forward_port = first_forward(s),
         .memory_mb = s->memory_mb,
         .devices = s->opts.devices,
         .n_devices = s->opts.n_devices,

@@ -13,6 +13,7 @@
 #include "initramfs/boot_abi.h"
 #include "launcher/backend.h"
 #include "launcher/commands.h"
+#include "launcher/vmm_devpage.h"
 #include "tinyx/exitcode.h"
 #include "tinyx/util.h"
 
@@ -57,13 +58,17 @@ void launcher_run_usage(FILE *out)
             "                   or cmdline (no ACPI; QEMU lists them on the command line).\n"
             "                   Default: the manifest's kernel.virtio_mmio, else acpi\n"
             "  --append WORDS   extra kernel command-line words, after all others (repeatable)\n"
-            "  --net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]\n"
+            "  --net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR][,ip=A.B.C.D/P][,gw=A.B.C.D]\n"
             "                   a virtio-net device on host tap TAP: created when missing (then\n"
             "                   gone when the VM ends), brought up, attached to the existing\n"
-            "                   bridge BR; no scripts. It replaces the user-mode network, so\n"
-            "                   no guest port is forwarded and the guest gets no address: give\n"
-            "                   one with --append tinyx.ip=ADDR/PREFIX. Needs CAP_NET_ADMIN.\n"
-            "                   Default MAC: 02:74:78 and 3 bytes hashed from the tap name\n"
+            "                   bridge BR; no scripts. Needs CAP_NET_ADMIN. It replaces the\n"
+            "                   user-mode network: no port is forwarded. ip= (prefix 1-30) and\n"
+            "                   gw=: the guest's address and default route (kvm, daemon: the\n"
+            "                   device page; qemu: tinyx.ip=/tinyx.gw= on the command line).\n"
+            "                   An app with ports needs ip= on a --net: the check connects to\n"
+            "                   that address (the host needs a route to it, e.g. an address of\n"
+            "                   the subnet on BR). Default MAC: 02:74:78 + 3 bytes hashed from\n"
+            "                   the tap name\n"
             "  --blk FILE[,ro]  a virtio-blk device on the raw disk image FILE (,ro: read-only)\n"
             "                   --net and --blk are repeatable, %u devices at most in all\n"
             "  --runs N         boot N times, each in a fresh VM (1-%u, default 1); report the\n"
@@ -81,7 +86,11 @@ void launcher_run_usage(FILE *out)
             "With --runs, boot_us, ready_us and the VMM memory are medians over the runs, and\n"
             "boot_us_all/ready_us_all list every run. Human summary on stderr; with --json one\n"
             "object on stdout (errors before the VM starts print only a message). Guest ports\n"
-            "(app.ports and the check's) are forwarded to free ports of 127.0.0.1.\n"
+            "(app.ports and the check's): qemu forwards them from free ports of 127.0.0.1;\n"
+            "kvm links the guest to the host on a tap of its own (txkN, gone with the VM; a /30\n"
+            "of 100.64.0.0/16, host .1, guest .2; needs root); with --net ...,ip= they are at\n"
+            "that address. The report says where (JSON: \"ports\":[{\"guest\":80,\"addr\":\n"
+            "\"100.64.0.6\",\"port\":80}]; forwarded ones also give \"host\", the port).\n"
             "\n"
             "Exit status: the guest's when it exits on its own; 0 with --until-ready once ready;\n"
             "1 the VMM failed; 2 bad command line, image path or --kernel file; 5 the guest\n"
@@ -143,9 +152,10 @@ static bool parse_mac(const char *text, uint8_t mac[6])
     return true;
 }
 
-#define NET_SYNTAX "--net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]"
+#define NET_SYNTAX "--net TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR][,ip=A.B.C.D/P][,gw=A.B.C.D]"
 
-/* --net TAP[,mac=..][,bridge=BR] into dev. -1 to go on, else the exit code after a message. */
+/* --net TAP[,mac=..][,bridge=BR][,ip=..][,gw=..] into dev. -1 to go on, else the exit code
+ * after a message. */
 static int parse_net(const char *value, struct launcher_vm_device *dev)
 {
     memset(dev, 0, sizeof(*dev));
@@ -188,10 +198,33 @@ static int parse_net(const char *value, struct launcher_vm_device *dev)
                                  bridge, IFNAMSIZ - 1);
             else
                 snprintf(dev->net.bridge, sizeof(dev->net.bridge), "%s", bridge);
+        } else if (tinyx_str_starts(tok, "ip=")) {
+            char why[256];
+            if (dev->net.have_ip)
+                rc = usage_error("--net %s: ip= is given twice", value);
+            else if (!launcher_devpage_net_ip(tok + 3, dev->net.ip, &dev->net.prefix, why,
+                                              sizeof(why)))
+                rc = usage_error("--net: %s", why);
+            dev->net.have_ip = true;
+        } else if (tinyx_str_starts(tok, "gw=")) {
+            char why[256];
+            if (dev->net.have_gw)
+                rc = usage_error("--net %s: gw= is given twice", value);
+            else if (!launcher_devpage_net_gw(tok + 3, NULL, dev->net.gw, why, sizeof(why)))
+                rc = usage_error("--net: %s", why);
+            dev->net.have_gw = true;
         } else {
             rc = usage_error("--net: unknown setting '%s'; use " NET_SYNTAX, tok);
         }
     }
+    if (rc < 0 && dev->net.have_gw && !dev->net.have_ip)
+        rc = usage_error("--net %s: gw= needs ip= as well (the guest routes through the gateway "
+                         "from an address of its own)",
+                         value);
+    if (rc < 0 && dev->net.have_gw && !memcmp(dev->net.gw, dev->net.ip, 4))
+        rc = usage_error("--net %s: gw= is the guest's own address (ip=); give the address of a "
+                         "router, such as the host's side of the tap",
+                         value);
 out:
     free(copy);
     return rc;
@@ -240,6 +273,10 @@ static int add_device(struct launcher_run_opts *o, enum launcher_vm_device_kind 
         if (old->kind == kind && !strchr(dev->net.tap, '%') && !strcmp(old->net.tap, dev->net.tap))
             return usage_error("--net: tap %s is given twice; one tap carries one device",
                                dev->net.tap);
+        if (old->kind == kind && old->net.have_ip && dev->net.have_ip &&
+            !memcmp(old->net.ip, dev->net.ip, 4))
+            return usage_error("--net: ip=%u.%u.%u.%u is given to two devices; give each its own",
+                               dev->net.ip[0], dev->net.ip[1], dev->net.ip[2], dev->net.ip[3]);
     }
     return -1;
 }

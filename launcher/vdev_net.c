@@ -1,4 +1,5 @@
-/* vdev_net.c: virtio-net over a tap (--net=TAP[,mac=..][,bridge=BR]), no IFF_VNET_HDR. */
+/* vdev_net.c: virtio-net over a tap (--net=TAP[,mac=..][,bridge=BR][,ip=..][,gw=..][,fd=N]),
+ * no IFF_VNET_HDR; the device page of a standalone tinyx-kvm. */
 #include "launcher/vdev_net.h"
 
 #include <ctype.h>
@@ -61,45 +62,164 @@ static bool parse_mac(const char *s, uint8_t mac[6])
     return true;
 }
 
+#define NET_USAGE                                                                                  \
+    "use --net=TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR][,ip=A.B.C.D/P][,gw=A.B.C.D][,fd=N]"
+
+/* One setting after the tap name into cfg. 0, or -1 with a message. */
+static int parse_setting(const char *value, const char *tok, struct launcher_vdev_net_config *cfg)
+{
+    char why[256];
+    if (tinyx_str_starts(tok, "mac=")) {
+        const char *mac = tok + 4;
+        if (cfg->have_mac)
+            return tinyx_err("--net=%s: mac= is given twice", value);
+        cfg->have_mac = true;
+        if (!parse_mac(mac, cfg->mac))
+            return tinyx_err("--net: mac=%s is not a MAC address like 02:00:00:00:00:01", mac);
+        if (cfg->mac[0] & 1)
+            return tinyx_err("--net: mac=%s is a multicast address (lowest bit of the first "
+                             "byte set); use a unicast one such as 02:00:00:00:00:01",
+                             mac);
+        return 0;
+    }
+    if (tinyx_str_starts(tok, "bridge=")) {
+        const char *br = tok + 7;
+        if (cfg->bridge[0])
+            return tinyx_err("--net=%s: bridge= is given twice", value);
+        if (!valid_ifname(br))
+            return tinyx_err("--net: bridge=%s is not a usable interface name", br);
+        strcpy(cfg->bridge, br);
+        return 0;
+    }
+    if (tinyx_str_starts(tok, "ip=")) {
+        if (cfg->have_ip)
+            return tinyx_err("--net=%s: ip= is given twice", value);
+        if (!launcher_devpage_net_ip(tok + 3, cfg->ip, &cfg->prefix, why, sizeof(why)))
+            return tinyx_err("--net: %s", why);
+        cfg->have_ip = true;
+        return 0;
+    }
+    if (tinyx_str_starts(tok, "gw=")) {
+        if (cfg->have_gw)
+            return tinyx_err("--net=%s: gw= is given twice", value);
+        if (!launcher_devpage_net_gw(tok + 3, NULL, cfg->gw, why, sizeof(why)))
+            return tinyx_err("--net: %s", why);
+        cfg->have_gw = true;
+        return 0;
+    }
+    if (tinyx_str_starts(tok, "fd=")) {
+        const char *num = tok + 3;
+        char *end;
+        errno = 0;
+        unsigned long fd = strtoul(num, &end, 10);
+        if (cfg->have_fd)
+            return tinyx_err("--net=%s: fd= is given twice", value);
+        if (errno || end == num || *end || num[0] == '-' || fd < 3 || fd > (1u << 20))
+            return tinyx_err("--net: fd=%s is not a descriptor number (3 or more) of an open "
+                             "tap",
+                             num);
+        cfg->have_fd = true;
+        cfg->fd = (int)fd;
+        return 0;
+    }
+    return tinyx_err("--net: unknown setting '%s'; " NET_USAGE, tok);
+}
+
 int launcher_vdev_net_parse(const char *value, struct launcher_vdev_net_config *cfg)
 {
-    static const char usage[] = "use --net=TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]";
     memset(cfg, 0, sizeof(*cfg));
+    cfg->fd = -1;
     if (!value || !*value || *value == ',')
-        return tinyx_err("--net needs a tap name first: %s", usage);
+        return tinyx_err("--net needs a tap name first: " NET_USAGE);
     char *copy = tinyx_xstrdup(value), *save = NULL;
     int rc = 0;
     char *tok = strtok_r(copy, ",", &save);
     if (!tok || strchr(tok, '=') || !valid_ifname(tok)) {
         rc = tinyx_err("--net=%s: '%s' is not a usable interface name (1-%d characters, no "
-                       "'/', ':' or spaces); %s",
-                       value, tok ? tok : "", IFNAMSIZ - 1, usage);
+                       "'/', ':' or spaces); " NET_USAGE,
+                       value, tok ? tok : "", IFNAMSIZ - 1);
         goto out;
     }
     strcpy(cfg->tap, tok);
-    while (rc == 0 && (tok = strtok_r(NULL, ",", &save))) {
-        if (tinyx_str_starts(tok, "mac=")) {
-            const char *mac = tok + 4;
-            if (!parse_mac(mac, cfg->mac))
-                rc = tinyx_err("--net: mac=%s is not a MAC address like 02:00:00:00:00:01", mac);
-            else if (cfg->mac[0] & 1)
-                rc = tinyx_err("--net: mac=%s is a multicast address (lowest bit of the first "
-                               "byte set); use a unicast one such as 02:00:00:00:00:01",
-                               mac);
-            cfg->have_mac = true;
-        } else if (tinyx_str_starts(tok, "bridge=")) {
-            const char *br = tok + 7;
-            if (!valid_ifname(br))
-                rc = tinyx_err("--net: bridge=%s is not a usable interface name", br);
-            else
-                strcpy(cfg->bridge, br);
-        } else {
-            rc = tinyx_err("--net: unknown setting '%s'; %s", tok, usage);
-        }
-    }
+    while (rc == 0 && (tok = strtok_r(NULL, ",", &save)))
+        rc = parse_setting(value, tok, cfg);
+    if (rc == 0 && cfg->have_gw && !cfg->have_ip)
+        rc = tinyx_err("--net=%s: gw= needs ip= as well (the guest routes through the gateway "
+                       "from an address of its own)",
+                       value);
+    if (rc == 0 && cfg->have_gw && !memcmp(cfg->gw, cfg->ip, 4))
+        rc = tinyx_err("--net=%s: gw= is the guest's own address (ip=); give the address of a "
+                       "router, such as the host's side of the tap",
+                       value);
+    if (rc == 0 && cfg->have_fd && cfg->bridge[0])
+        rc = tinyx_err("--net=%s: bridge= and fd= do not go together: whoever opened the tap "
+                       "attaches it to its bridge",
+                       value);
+    if (rc == 0 && cfg->have_fd && strchr(cfg->tap, '%'))
+        rc = tinyx_err("--net=%s: with fd= give the tap's own name, not a pattern", value);
 out:
     free(copy);
     return rc;
+}
+
+int launcher_vdev_net_check_fd(int fd, const char *name)
+{
+    if (fcntl(fd, F_GETFD) < 0)
+        return tinyx_err("--net=%s,fd=%d: descriptor %d is not open in tinyx-kvm (its caller "
+                         "must pass the tap's descriptor down)",
+                         name, fd, fd);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+        return tinyx_errno("--net=%s,fd=%d: descriptor %d is not a tap (open /dev/net/tun and "
+                           "attach it with TUNSETIFF, IFF_TAP | IFF_NO_PI)",
+                           name, fd, fd);
+    ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+    if (!(ifr.ifr_flags & IFF_TAP))
+        return tinyx_err("--net=%s,fd=%d: %s is a tun (layer 3) device, not a tap; create it "
+                         "with IFF_TAP | IFF_NO_PI",
+                         name, fd, ifr.ifr_name);
+    if (!(ifr.ifr_flags & IFF_NO_PI))
+        return tinyx_err("--net=%s,fd=%d: tap %s was made without IFF_NO_PI (its frames carry a "
+                         "packet-information header); create it with IFF_TAP | IFF_NO_PI",
+                         name, fd, ifr.ifr_name);
+    if (ifr.ifr_flags & IFF_VNET_HDR)
+        return tinyx_err("--net=%s,fd=%d: tap %s has IFF_VNET_HDR, which tinyx-kvm does not use; "
+                         "create it without",
+                         name, fd, ifr.ifr_name);
+    if (strcmp(ifr.ifr_name, name) != 0)
+        return tinyx_err("--net=%s,fd=%d: descriptor %d is tap %s; name that one: --net=%s,fd=%d",
+                         name, fd, fd, ifr.ifr_name, ifr.ifr_name, fd);
+    return 0;
+}
+
+void launcher_vdev_net_page_entry(const struct launcher_vdev_net_config *cfg, unsigned slot,
+                                  const uint8_t mac[6], struct launcher_devpage_net *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->slot = slot;
+    memcpy(out->mac, mac, 6);
+    out->have_ip = cfg->have_ip;
+    memcpy(out->ip, cfg->ip, 4);
+    out->prefix = cfg->prefix;
+    out->have_gw = cfg->have_gw;
+    memcpy(out->gw, cfg->gw, 4);
+}
+
+int launcher_vdev_net_write_devpage(struct launcher_vmm *v, const struct launcher_devpage_net *nets,
+                                    unsigned n)
+{
+    struct devpage_abi page;
+    size_t len = launcher_devpage_build(&page, 0, nets, n);
+    if (len == 0)
+        return tinyx_err("virtio-net: cannot describe %u devices in the device page", n);
+    uint8_t *dst = launcher_vmm_gpa(v, LAYOUT_DEVPAGE, LAYOUT_DEVPAGE_SIZE);
+    if (!dst)
+        return tinyx_err("virtio-net: guest RAM has no room for the device page at 0x%x",
+                         LAYOUT_DEVPAGE);
+    memset(dst, 0, LAYOUT_DEVPAGE_SIZE);
+    memcpy(dst, &page, len);
+    return 0;
 }
 
 void launcher_vdev_net_default_mac(const char *ifname, uint8_t mac[6])
@@ -318,6 +438,9 @@ void launcher_vdev_net_destroy(struct launcher_vdev_net *n)
 static struct launcher_vdev_net_config net_configs[LAYOUT_VIRTIO_MAX_DEVICES];
 static unsigned net_config_count;
 static struct launcher_vdev_net *net_devices[LAYOUT_VIRTIO_MAX_DEVICES];
+/* The daemon plugged the devices (launcher_vdev_net_add_open) and writes the device page
+ * itself; otherwise setup writes one for the --net devices. */
+static bool page_from_daemon;
 
 static int net_option(const char *name, const char *value)
 {
@@ -328,9 +451,14 @@ static int net_option(const char *name, const char *value)
     struct launcher_vdev_net_config cfg;
     if (launcher_vdev_net_parse(value, &cfg) < 0)
         return -1;
-    for (unsigned i = 0; i < net_config_count; i++)
+    if (cfg.have_fd && launcher_vdev_net_check_fd(cfg.fd, cfg.tap) < 0)
+        return -1;
+    for (unsigned i = 0; i < net_config_count; i++) {
         if (strcmp(net_configs[i].tap, cfg.tap) == 0 && !strchr(cfg.tap, '%'))
             return tinyx_err("--net: tap %s is given twice", cfg.tap);
+        if (cfg.have_fd && net_configs[i].have_fd && net_configs[i].fd == cfg.fd)
+            return tinyx_err("--net: fd=%d is given twice", cfg.fd);
+    }
     net_configs[net_config_count++] = cfg;
     return 1;
 }
@@ -346,6 +474,7 @@ int launcher_vdev_net_add_open(int fd, const char *ifname, const uint8_t mac[6])
     cfg->have_mac = true;
     cfg->have_fd = true;
     cfg->fd = fd;
+    page_from_daemon = true;
     return 0;
 }
 
@@ -357,6 +486,7 @@ static void on_tap_readable(struct launcher_vmm *v, void *ctx)
 
 static int net_setup(struct launcher_vmm *v, struct strvec *cmdline_words)
 {
+    struct launcher_devpage_net page[LAYOUT_VIRTIO_MAX_DEVICES];
     for (unsigned i = 0; i < net_config_count; i++) {
         const struct launcher_vdev_net_config *cfg = &net_configs[i];
         char ifname[IFNAMSIZ];
@@ -364,6 +494,9 @@ static int net_setup(struct launcher_vmm *v, struct strvec *cmdline_words)
         if (cfg->have_fd) {
             fd = cfg->fd;
             snprintf(ifname, sizeof(ifname), "%s", cfg->tap);
+            /* An inherited tap may be blocking; the I/O thread reads until EAGAIN. */
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
         } else if ((fd = launcher_vdev_net_open_tap(cfg->tap, ifname)) < 0) {
             return -1;
         }
@@ -381,10 +514,17 @@ static int net_setup(struct launcher_vmm *v, struct strvec *cmdline_words)
             return -1;
         if (launcher_vmm_watch(v, fd, on_tap_readable, n) < 0)
             return -1;
-        tinyx_debug("virtio-net: tap %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x at 0x%llx irq %u",
+        launcher_vdev_net_page_entry(cfg, (unsigned)n->mmio.slot, mac, &page[i]);
+        tinyx_debug("virtio-net: tap %s%s%s, mac %02x:%02x:%02x:%02x:%02x:%02x at 0x%llx irq %u%s",
                     ifname, cfg->bridge[0] ? " on bridge " : "", cfg->bridge, mac[0], mac[1],
-                    mac[2], mac[3], mac[4], mac[5], (unsigned long long)n->mmio.base, n->mmio.gsi);
+                    mac[2], mac[3], mac[4], mac[5], (unsigned long long)n->mmio.base, n->mmio.gsi,
+                    cfg->have_ip ? " (address in the device page)" : "");
     }
+    /* The guest finds its devices, MACs and addresses in the device page (as the daemon's
+     * guests do); a guest that does not read it uses the command line. */
+    if (net_config_count && !page_from_daemon &&
+        launcher_vdev_net_write_devpage(v, page, net_config_count) < 0)
+        return -1;
     return 0;
 }
 
@@ -421,8 +561,13 @@ static void net_teardown(struct launcher_vmm *v)
 
 static const struct launcher_vmm_module net_module = {
     .name = "virtio-net",
-    .usage = "--net=TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]  virtio-net over tap TAP (created "
-             "if missing), attached to the existing bridge BR",
+    .usage = "--net=TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR][,ip=A.B.C.D/P][,gw=A.B.C.D][,fd=N]\n"
+             "                     virtio-net over tap TAP (created if missing, brought up),\n"
+             "                     attached to the existing bridge BR. ip=/gw=: the guest's\n"
+             "                     address (prefix 1-30) and gateway, written with the device's\n"
+             "                     MAC, window and IRQ into the device page at 0x8000 (written\n"
+             "                     whenever there is a --net). fd=N: tap TAP is already open on\n"
+             "                     inherited descriptor N (IFF_TAP|IFF_NO_PI) and up; not touched",
     .option = net_option,
     .setup = net_setup,
     .sandbox = net_sandbox,

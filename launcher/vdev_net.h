@@ -1,4 +1,5 @@
-/* vdev_net.h: the virtio-net device of tinyx-kvm (--net=TAP[,mac=..][,bridge=BR]) over a tap. */
+/* vdev_net.h: the virtio-net device of tinyx-kvm (--net=TAP[,mac=..][,bridge=BR][,ip=..][,gw=..]
+ * [,fd=N]) over a tap, and the device page a standalone tinyx-kvm writes for it. */
 #ifndef LAUNCHER_VDEV_NET_H
 #define LAUNCHER_VDEV_NET_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "launcher/virtio_mmio.h"
+#include "launcher/vmm_devpage.h"
 
 #define LAUNCHER_VDEV_NET_RXQ 0u
 #define LAUNCHER_VDEV_NET_TXQ 1u
@@ -20,12 +22,31 @@ struct launcher_vdev_net_config {
     char bridge[IFNAMSIZ]; /* "" = none */
     uint8_t mac[6];
     bool have_mac;
-    bool have_fd; /* fd is a tap someone else opened, up and bridged (the daemon) */
+    /* fd is a tap someone else opened and brought up (and bridged): fd=N of the command line
+     * (inherited; the launcher's automatic host link), or the daemon's (vmm_shell.c) */
+    bool have_fd;
     int fd;
+    /* ip=A.B.C.D/P and gw=A.B.C.D: the guest's address, for the device page */
+    bool have_ip, have_gw;
+    uint8_t ip[4], gw[4]; /* network order */
+    unsigned prefix;
 };
 
-/* Parse "TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR]". 0, or -1 with a message. */
+/* Parse "TAP[,mac=XX:XX:XX:XX:XX:XX][,bridge=BR][,ip=A.B.C.D/P][,gw=A.B.C.D][,fd=N]" (the
+ * syntax only: launcher_vdev_net_check_fd checks the descriptor). 0, or -1 with a message. */
 int launcher_vdev_net_parse(const char *value, struct launcher_vdev_net_config *cfg);
+/* fd=N of --net=NAME: an open tap (IFF_TAP | IFF_NO_PI, no IFF_VNET_HDR) whose name is NAME.
+ * 0, or -1 with a message saying what is wrong with it. */
+int launcher_vdev_net_check_fd(int fd, const char *name);
+/* The device page entry of the device configured by cfg, plugged in virtio-mmio slot `slot`
+ * with MAC mac (cfg's, or the default one). */
+void launcher_vdev_net_page_entry(const struct launcher_vdev_net_config *cfg, unsigned slot,
+                                  const uint8_t mac[6], struct launcher_devpage_net *out);
+/* Build the page for n devices (launcher_devpage_build, instance 0) and write it at
+ * LAYOUT_DEVPAGE in v's RAM: what a standalone tinyx-kvm does for its --net devices. 0, or -1
+ * with a message. */
+int launcher_vdev_net_write_devpage(struct launcher_vmm *v, const struct launcher_devpage_net *nets,
+                                    unsigned n);
 /* The MAC used without mac=: locally administered 02:74:78 ("tx") + a hash of the tap name. */
 void launcher_vdev_net_default_mac(const char *ifname, uint8_t mac[6]);
 /* Create (or attach to) tap `name` (IFF_TAP | IFF_NO_PI, non-blocking); ifname gets the real

@@ -1,14 +1,16 @@
-/* vmm_netlink.c: rtnetlink helpers for the monitor's taps: enslave to a bridge, bring up. */
+/* vmm_netlink.c: rtnetlink helpers for taps: enslave to a bridge, bring up, add an address. */
 #include "launcher/vmm_netlink.h"
 
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -128,4 +130,54 @@ int launcher_netlink_link_del(const char *ifname)
         return 0;
     errno = -rc;
     return tinyx_errno("cannot remove interface %s", ifname);
+}
+
+struct addr_request {
+    struct nlmsghdr nh;
+    struct ifaddrmsg ifa;
+    uint8_t attrs[2 * RTA_SPACE(4)];
+};
+
+/* Append attribute type with len bytes of data to the request in nh (room checked by the
+ * caller's struct). */
+static void add_attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
+{
+    struct rtattr *rta = (struct rtattr *)((uint8_t *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+    rta->rta_type = type;
+    rta->rta_len = (unsigned short)RTA_LENGTH(len);
+    memcpy(RTA_DATA(rta), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+int launcher_netlink_addr_add(const char *ifname, const uint8_t addr[4], unsigned prefix)
+{
+    unsigned index = if_nametoindex(ifname);
+    if (index == 0)
+        return tinyx_err("network interface %s does not exist", ifname);
+    if (prefix > 32)
+        return tinyx_err("cannot give %s a /%u address (the prefix length is 0-32)", ifname,
+                         prefix);
+    struct addr_request req;
+    memset(&req, 0, sizeof(req));
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+    req.nh.nlmsg_type = RTM_NEWADDR;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    req.nh.nlmsg_seq = 1;
+    req.ifa.ifa_family = AF_INET;
+    req.ifa.ifa_prefixlen = (unsigned char)prefix;
+    req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+    req.ifa.ifa_index = index;
+    add_attr(&req.nh, IFA_LOCAL, addr, 4);
+    add_attr(&req.nh, IFA_ADDRESS, addr, 4);
+    int rc = netlink_transact(&req.nh);
+    if (rc == 0)
+        return 0;
+    errno = -rc;
+    if (rc == -EPERM)
+        return tinyx_errno("cannot give %s an address: needs CAP_NET_ADMIN (run as root)", ifname);
+    if (rc == -EEXIST)
+        return tinyx_errno("cannot give %s the address %u.%u.%u.%u/%u: it has it already", ifname,
+                           addr[0], addr[1], addr[2], addr[3], prefix);
+    return tinyx_errno("cannot give %s the address %u.%u.%u.%u/%u", ifname, addr[0], addr[1],
+                       addr[2], addr[3], prefix);
 }

@@ -6,6 +6,10 @@ case "$B" in /*) ;; *) B="$ROOT/$B" ;; esac
 TINYX="$B/bin/tinyx"
 # One cache for all e2e tests (staged roots are reused between tests); CI starts it empty.
 export TINYX_CACHE=${TINYX_CACHE:-$ROOT/.cache/tinyx-e2e}
+# The shipped recipes' images, built by test_01 and booted again by later tests (in a nested L1
+# too, which sees this folder read-only).
+E2E_IMAGES=${E2E_IMAGES:-$ROOT/.cache/e2e-images}
+E2E_APPS="hello nginx redis python-http"
 WORK=$(mktemp -d /tmp/tinyx-e2e.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 T_PASS=0 T_FAIL=0 T_SKIP=0
@@ -36,6 +40,18 @@ expect_rc() {
 # expect_text NAME out|err REGEX DESCRIPTION
 expect_text() {
     if grep -Eq -- "$3" "$WORK/$1.$2"; then pass "$4"; else fail "$4: no /$3/ in $2"; show "$1"; fi
+}
+
+# need_images: every image test_01 builds must be there; a missing one fails the test (never a
+# skip: the images are this run's, and a build in L1 is not possible).
+need_images() {
+    local app missing=""
+    for app in $E2E_APPS; do
+        [ -s "$E2E_IMAGES/$app/kernel" ] && [ -s "$E2E_IMAGES/$app/initrd" ] || missing="$missing $app"
+    done
+    [ -z "$missing" ] && return 0
+    fail "images missing in $E2E_IMAGES:$missing (test_01_build_boot builds them: tests/e2e/run test_01 first)"
+    return 1
 }
 
 finish() {

@@ -2,15 +2,18 @@
 # test_20_guests_qemu: the test guests (out/guests/, built by `make`) under QEMU microvm (TCG):
 # noop exits 0, hello prints its command line, blk's CRC-32 equals the disk file's (legacy and
 # modern virtio-mmio), net answers a ping through a tap on a bridge in a test network namespace;
-# then noop and hello through `tinyx run --backend qemu` like any image.
+# then noop and hello through `tinyx run --backend qemu` like any image, and the launcher's
+# --blk/--net devices (of test_21) under --backend qemu, the peer that makes them its own way.
 . "$(dirname "$0")/lib.sh"
 
 GUESTS="$ROOT/out/guests"
 QEMU=${TINYX_QEMU:-qemu-system-x86_64}
 NS="tinyx-e2e-guests-$$"
-NS_MADE=0
+NS2="tinyx-e2e-devs-$$"
+NS_MADE=0 NS2_MADE=0
 cleanup() {
     [ "$NS_MADE" -eq 1 ] && ip netns del "$NS" 2>/dev/null
+    [ "$NS2_MADE" -eq 1 ] && ip netns del "$NS2" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -161,4 +164,44 @@ else
         expect_rc launch-hang 7 "launcher: a guest that never signals ends at --timeout"
     fi
 fi
+## the launcher's --blk/--net devices under --backend qemu --------------------------------------
+# QEMU gets -drive/-device virtio-blk-device, and a tap the launcher opened (and attached to the
+# bridge) as -netdev tap,fd=N: no script, no user-mode network.
+{
+    head -c 65536 /dev/urandom >"$WORK/disk.img"
+    want_crc=$(gzip -c <"$WORK/disk.img" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
+    run qemu_blk timeout -k 5 60 "$LAUNCH" run --backend qemu "$GUESTS/blk" --blk "$WORK/disk.img,ro" --timeout 50
+    expect_rc qemu_blk 0 "blk guest under --backend qemu --blk FILE,ro"
+    expect_text qemu_blk out "^blk: sectors=128 crc32=$want_crc" "QEMU's disk reads back the file's CRC-32 ($want_crc)"
+
+    if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! command -v ping >/dev/null; then
+        skip "net under --backend qemu: needs root, ip (iproute2) and ping (iputils-ping)"
+    elif ! ip netns add "$NS2" 2>"$WORK/netns.err"; then
+        skip "net under --backend qemu: cannot create a network namespace: $(cat "$WORK/netns.err")"
+    else
+        NS2_MADE=1
+        ip -n "$NS2" link set lo up && ip -n "$NS2" link add br0 type bridge &&
+            ip -n "$NS2" addr add 10.0.0.1/24 dev br0 && ip -n "$NS2" link set br0 up ||
+            fail "net: cannot set up bridge br0 in the namespace"
+        ip netns exec "$NS2" timeout -k 5 60 "$LAUNCH" run --backend qemu "$GUESTS/net" \
+            --net tap0,bridge=br0 --append net.count=3 --timeout 50 >"$WORK/qemu_net.out" 2>"$WORK/qemu_net.err" &
+        vm=$!
+        for _ in $(seq 150); do
+            grep -qs '^net: ready ip=10.0.0.2' "$WORK/qemu_net.out" && break
+            kill -0 "$vm" 2>/dev/null || break
+            sleep 0.1
+        done
+        expect_text qemu_net out '^net: ready ip=10\.0\.0\.2 mac=02:74:78:' "net guest under --backend qemu is up, with the tap's derived MAC"
+        master=$(ip -n "$NS2" -o link show tap0 2>/dev/null | grep -o 'master [^ ]*')
+        [ "$master" = "master br0" ] && pass "tap0 is on br0, attached by the launcher" || fail "tap0 not on br0: '$master'"
+        run qemu_ping ip netns exec "$NS2" ping -c 3 -i 0.3 -W 5 10.0.0.2
+        expect_rc qemu_ping 0 "ping 10.0.0.2 through the launcher's tap under QEMU"
+        wait "$vm"
+        RC=$?
+        expect_rc qemu_net 0 "net guest under QEMU exits 0 after 3 echo replies"
+        ip -n "$NS2" link show tap0 >/dev/null 2>&1 && fail "tap0 left behind after QEMU ended" ||
+            pass "tap0 removed when QEMU ended"
+    fi
+}
+
 finish

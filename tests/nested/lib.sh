@@ -88,7 +88,7 @@ nested_prepare_l1() {
     L1_KERNEL="$L1_KDIR/boot/vmlinuz-$L1_KVER"
     [ -f "$L1_KERNEL" ] || nested_die "$L1_KERNEL is missing from the cloud kernel package"
     local busybox=/bin/busybox
-    [ -x "$busybox" ] && "$busybox" --list | grep -qx insmod ||
+    [ -x "$busybox" ] && "$busybox" --list | grep -x insmod >/dev/null ||
         nested_die "needs busybox-static (/bin/busybox with insmod): apt-get install busybox-static"
     local key
     key=$( {

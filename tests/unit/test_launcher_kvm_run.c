@@ -1,5 +1,6 @@
 /* test_launcher_kvm_run.c: `tinyx-launch run --backend kvm` against a scripted fake tinyx-kvm:
  * the monitor's arguments for --net/--blk, and the kernels and initrds refused before it runs. */
+/* needs: kvm (tests/run-unit runs it in a nested L1 where this host has no usable /dev/kvm) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

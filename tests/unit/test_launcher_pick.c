@@ -35,6 +35,9 @@ static const struct launcher_host kvm_denied = {.kvm_errno = EACCES};
 static const struct launcher_host kvm_busy = {.kvm_errno = EBUSY};
 static const struct launcher_host pvm = {.kvm_pvm = true};
 static const struct launcher_host hw_kvm = {0};
+/* Hardware KVM, and we may make taps (root), or not: no /dev/net/tun. */
+static const struct launcher_host hw_kvm_root = {.net_admin = true};
+static const struct launcher_host hw_kvm_root_no_tun = {.net_admin = true, .tun_errno = ENOENT};
 
 /* Kernels: a Linux vmlinux with the PVH note, a PVH test guest, a bzImage, an ELF without the
  * PVH note, a corrupt ELF, a file that is no kernel. */
@@ -224,10 +227,6 @@ static void test_pick_options_kvm_lacks(void **state)
     (void)state;
     daemon_gone();
     struct launcher_boot_request req = request(&linux_pvh, &hw_kvm);
-    req.forward_port = 8080;
-    expect_pick(&req, "qemu",
-                "the kvm backend does not forward guest ports yet (this app uses port 8080)");
-    req = request(&linux_pvh, &hw_kvm);
     req.accel = "tcg";
     expect_pick(&req, "qemu", "--accel tcg: the kvm backend has no accelerator choice");
     req = request(&linux_pvh, &hw_kvm);
@@ -252,6 +251,56 @@ static void test_pick_options_kvm_lacks(void **state)
     setenv("TINYX_KVM", monitor, 1);
     free(plain);
     free(missing);
+}
+
+/* An app with ports: kvm gives the guest a tap link of its own, which takes CAP_NET_ADMIN and
+ * /dev/net/tun; with an address on --net (forward_port 0) it needs neither. */
+static void test_pick_ports(void **state)
+{
+    (void)state;
+    daemon_gone();
+    const struct launcher_backend *kvm = launcher_backend_preferred(1);
+    char why[512];
+    struct launcher_boot_request req = request(&linux_pvh, &hw_kvm);
+    req.forward_port = 8080;
+    assert_false(kvm->can_boot(&req, why, sizeof(why)));
+    assert_string_equal(
+        why, "the app's ports need a tap network, which needs CAP_NET_ADMIN (run as root)");
+    expect_pick(&req, "qemu",
+                "the app's ports need a tap network, which needs CAP_NET_ADMIN (run as root)");
+    req.host = &hw_kvm_root_no_tun;
+    expect_pick(&req, "qemu",
+                "the app's ports need a tap network, and /dev/net/tun is missing (modprobe tun)");
+    req.host = &hw_kvm_root;
+    expect_pick(&req, "kvm",
+                "this host's /dev/kvm runs Linux guests, and the app's ports go on a tap link of "
+                "its own");
+    /* the link is a device: with 8 given, none is left for it */
+    struct launcher_vm_device blk[8];
+    memset(blk, 0, sizeof(blk));
+    for (size_t i = 0; i < 8; i++)
+        blk[i].kind = LAUNCHER_VM_DEVICE_BLK;
+    req.devices = blk;
+    req.n_devices = 8;
+    expect_pick(&req, "qemu",
+                "the kvm backend gives a guest at most 8 devices (the link for the app's ports "
+                "is one)");
+    req.n_devices = 7;
+    expect_pick(&req, "kvm",
+                "this host's /dev/kvm runs Linux guests, and the app's ports go on a tap link of "
+                "its own");
+    /* the guest has an address on a --net device: the ports are there, no link, no root */
+    struct launcher_vm_device net = {.kind = LAUNCHER_VM_DEVICE_NET,
+                                     .net = {.tap = "tap0", .have_ip = true, .prefix = 24}};
+    req = request(&linux_pvh, &hw_kvm);
+    req.devices = &net;
+    req.n_devices = 1;
+    req.forward_port = 0;
+    expect_pick(&req, "kvm", "this host's /dev/kvm runs Linux guests");
+    /* nor on kvm_pvm does a link make Linux run */
+    req = request(&linux_pvh, &pvm);
+    req.forward_port = 80;
+    expect_pick(&req, "qemu", "/dev/kvm is kvm_pvm, which does not run Linux");
 }
 
 static void test_pick_daemon(void **state)
@@ -300,13 +349,18 @@ static void test_pick_daemon(void **state)
     assert_false(d->can_boot(&req, why, sizeof(why)));
     assert_string_equal(why, "the daemon plugs taps by name, not by pattern");
     expect_pick(&req, "kvm", "this host's /dev/kvm runs PVH guests like this one");
-    /* ports to forward: neither KVM backend has them */
+    /* ports without an address on --net: the daemon has no link for them; kvm makes one as
+     * root */
     req = request(&guest_pvh, &hw_kvm);
     req.forward_port = 80;
     assert_false(d->can_boot(&req, why, sizeof(why)));
     assert_string_equal(why, "the daemon forwards no guest ports (this app uses port 80)");
     expect_pick(&req, "qemu",
-                "the kvm backend does not forward guest ports yet (this app uses port 80)");
+                "the app's ports need a tap network, which needs CAP_NET_ADMIN (run as root)");
+    req.host = &hw_kvm_root;
+    expect_pick(&req, "kvm",
+                "this host's /dev/kvm runs PVH guests like this one, and the app's ports go on a "
+                "tap link of its own");
     /* --accel: only QEMU has accelerators */
     req = request(&guest_pvh, &hw_kvm);
     req.accel = "kvm";
@@ -430,8 +484,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kvm_runs_kernel),     cmocka_unit_test(test_preference_order),
         cmocka_unit_test(test_pick_without_daemon), cmocka_unit_test(test_pick_options_kvm_lacks),
-        cmocka_unit_test(test_pick_daemon),         cmocka_unit_test(test_kernel_inspect),
-        cmocka_unit_test(test_host_kvm_state),
+        cmocka_unit_test(test_pick_ports),          cmocka_unit_test(test_pick_daemon),
+        cmocka_unit_test(test_kernel_inspect),      cmocka_unit_test(test_host_kvm_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

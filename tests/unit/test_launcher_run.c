@@ -410,6 +410,23 @@ static void test_device_options(void **state)
     assert_int_equal(o.n_devices, 0);
     free(err);
 
+    /* the guest's address and gateway */
+    assert_int_equal(parse(&o, &err, "--net", "tap0,ip=10.0.0.2/24,gw=10.0.0.1", "--net",
+                           "tap1,ip=192.168.5.9/30", "img", NULL),
+                     -1);
+    assert_int_equal(o.n_devices, 2);
+    assert_true(o.devices[0].net.have_ip);
+    assert_memory_equal(o.devices[0].net.ip, ((uint8_t[]){10, 0, 0, 2}), 4);
+    assert_int_equal(o.devices[0].net.prefix, 24);
+    assert_true(o.devices[0].net.have_gw);
+    assert_memory_equal(o.devices[0].net.gw, ((uint8_t[]){10, 0, 0, 1}), 4);
+    assert_true(o.devices[1].net.have_ip);
+    assert_int_equal(o.devices[1].net.prefix, 30);
+    assert_false(o.devices[1].net.have_gw);
+    assert_false(o.devices[1].net.have_mac);
+    launcher_run_opts_free(&o);
+    free(err);
+
     /* a name pattern may come twice: the kernel numbers each tap */
     assert_int_equal(parse(&o, &err, "--net", "vm%d", "--net", "vm%d,bridge=br0", "img", NULL), -1);
     assert_int_equal(o.n_devices, 2);
@@ -465,6 +482,18 @@ static void test_device_option_errors(void **state)
         {"--net", "tap0,bridge=", "bridge= is not an interface name"},
         {"--net", "tap0,bridge=b%d", "bridge=b%d is not an interface name"},
         {"--net", "tap0,bridge=a,bridge=b", "bridge= is given twice"},
+        {"--net", "tap0,ip=10.0.0.2", "ip=10.0.0.2 has no prefix length"},
+        {"--net", "tap0,ip=10.0.0.2/31", "the prefix length must be 1-30"},
+        {"--net", "tap0,ip=10.0.0.2/0", "the prefix length must be 1-30"},
+        {"--net", "tap0,ip=10.0.0.256/24", "ip=10.0.0.256/24 is not an IPv4 address"},
+        {"--net", "tap0,ip=10.0.0.0/24", "ip=10.0.0.0/24 is the network address"},
+        {"--net", "tap0,ip=127.0.0.2/8", "loopback"},
+        {"--net", "tap0,ip=10.0.0.2/24,ip=10.0.0.3/24", "ip= is given twice"},
+        {"--net", "tap0,gw=10.0.0.1", "gw= needs ip= as well"},
+        {"--net", "tap0,ip=10.0.0.2/24,gw=10.0.0.1/24", "gw=10.0.0.1/24: a gateway has no prefix"},
+        {"--net", "tap0,ip=10.0.0.2/24,gw=224.0.0.1", "gw=224.0.0.1 is a multicast address"},
+        {"--net", "tap0,ip=10.0.0.2/24,gw=10.0.0.2", "is the guest's own address"},
+        {"--net", "tap0,ip=10.0.0.2/24,gw=10.0.0.1,gw=10.0.0.3", "gw= is given twice"},
         {"--blk", "", "expected a disk image file"},
         {"--blk", ",ro", "expected a disk image file"},
     };
@@ -484,6 +513,12 @@ static void test_device_option_errors(void **state)
     assert_int_equal(parse(&o, &err, "--net", "tap0", "--net", "tap0,bridge=br0", "img", NULL),
                      TINYX_EXIT_USAGE);
     assert_contains(err, "tap tap0 is given twice");
+    launcher_run_opts_free(&o);
+    free(err);
+    assert_int_equal(parse(&o, &err, "--net", "tap0,ip=10.0.0.2/24", "--net", "tap1,ip=10.0.0.2/16",
+                           "img", NULL),
+                     TINYX_EXIT_USAGE);
+    assert_contains(err, "ip=10.0.0.2 is given to two devices");
     launcher_run_opts_free(&o);
     free(err);
 }
@@ -800,6 +835,17 @@ static void test_runs_stop_servers_once_ready(void **state)
     assert_contains(append, "tinyx.ip=10.0.2.15/24");
     assert_contains(netdev, "hostfwd=tcp:127.0.0.1:");
     assert_true(tinyx_str_ends(netdev, "-:8080"));
+    /* the report says where: the forward's port of 127.0.0.1 */
+    const json_t *port = json_array_get(json_object_get(l.json, "ports"), 0);
+    assert_int_equal(json_int_at(port, "guest"), 8080);
+    assert_string_equal(json_string_value(json_object_get(port, "addr")), "127.0.0.1");
+    assert_int_equal(json_int_at(port, "port"), json_int_at(port, "host"));
+    char *hostfwd =
+        tinyx_xasprintf("hostfwd=tcp:127.0.0.1:%d-:8080", (int)json_int_at(port, "port"));
+    char *last = fake_args(2); /* the report speaks for the last run */
+    assert_contains(last, hostfwd);
+    free(last);
+    free(hostfwd);
     free(append);
     free(netdev);
     free(args);
@@ -991,14 +1037,51 @@ static void test_qemu_net_devices(void **state)
     launch_free(&l);
     free(img);
 
-    /* an app whose ports are forwarded cannot also have --net */
+    /* an app with ports and a --net without ip=: no address to reach them at */
     img = make_image("net-server", "console=ttyS0\n", server_manifest);
     l = launch(img, "--accel", "tcg", "--quiet", "--net", "tgt0", NULL);
     assert_int_equal(l.rc, TINYX_EXIT_USAGE);
-    assert_contains(l.err, "cannot be combined");
     assert_contains(l.err, "port 8080");
+    assert_contains(l.err, "--net tgt0 gives the guest none: add ip=A.B.C.D/P");
     launch_free(&l);
     assert_int_equal(fake_runs(), 1);
+
+    /* with ip=: QEMU writes no device page, so the address goes on the command line; no
+     * user-mode network; the ports are at the guest's address */
+    setenv("FAKE_QEMU_EXIT", "hang", 1);
+    setenv("FAKE_QEMU_CONSOLE", "serving\r\n", 1);
+    l = launch(img, "--accel", "tcg", "--quiet", "--json", "--until-ready", "--net", "tgt0",
+               "--net", "tgt1,ip=10.9.0.2/24,gw=10.9.0.1", NULL);
+    if (l.rc != 0)
+        fail_msg("rc %d: %s", l.rc, l.err);
+    args = fake_args(2);
+    append = arg_after(args, "-append");
+    assert_contains(append, "tinyx.ip=10.9.0.2/24 tinyx.gw=10.9.0.1 tinyx.iface=eth1");
+    assert_null(strstr(append, "10.0.2.15"));
+    netdev0 = nth_arg_after(args, "-netdev", 0);
+    assert_string_equal(netdev0, "tap,id=net0,fd=5");
+    netdev1 = nth_arg_after(args, "-netdev", 1);
+    assert_string_equal(netdev1, "tap,id=net1,fd=6");
+    assert_null(nth_arg_after(args, "-netdev", 2));
+    assert_null(strstr(args, "hostfwd"));
+    const json_t *port = json_array_get(json_object_get(l.json, "ports"), 0);
+    assert_int_equal(json_int_at(port, "guest"), 8080);
+    assert_string_equal(json_string_value(json_object_get(port, "addr")), "10.9.0.2");
+    assert_int_equal(json_int_at(port, "port"), 8080);
+    assert_null(json_object_get(port, "host")); /* nothing forwarded */
+    free(netdev0);
+    free(netdev1);
+    free(append);
+    free(args);
+    launch_free(&l);
+
+    /* QEMU's command line carries one address */
+    l = launch(img, "--backend", "qemu", "--accel", "tcg", "--quiet", "--net",
+               "tgt0,ip=10.9.0.2/24", "--net", "tgt1,ip=10.8.0.2/24", NULL);
+    assert_int_equal(l.rc, TINYX_EXIT_USAGE);
+    assert_contains(l.err, "2 --net devices have ip=");
+    launch_free(&l);
+    assert_int_equal(fake_runs(), 2);
     free(img);
 }
 

@@ -1,4 +1,5 @@
-/* test_virtio_net.c: virtio-net against a fake guest and a socketpair "tap"; a real tap. */
+/* test_virtio_net.c: virtio-net against a fake guest and a socketpair "tap"; a real tap; the
+ * --net options of tinyx-kvm (ip=, gw=, fd= of an inherited tap). */
 #include "tests/unit/virtio_fake_guest.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 
 #include "launcher/vdev_net.h"
@@ -274,6 +276,22 @@ static void test_parse_options(void **state)
     assert_memory_equal(c.mac, ((uint8_t[]){0x02, 0xab, 0xcd, 0, 0, 1}), 6);
     assert_string_equal(c.bridge, "br0");
     assert_int_equal(launcher_vdev_net_parse("tap%d,bridge=br0", &c), 0);
+    assert_false(c.have_ip);
+    assert_false(c.have_fd);
+
+    /* the guest's address (for the device page) and an inherited tap */
+    assert_int_equal(launcher_vdev_net_parse("txk3,fd=5,ip=100.64.0.14/30,gw=100.64.0.13", &c), 0);
+    assert_string_equal(c.tap, "txk3");
+    assert_true(c.have_fd);
+    assert_int_equal(c.fd, 5);
+    assert_true(c.have_ip);
+    assert_memory_equal(c.ip, ((uint8_t[]){100, 64, 0, 14}), 4);
+    assert_int_equal(c.prefix, 30);
+    assert_true(c.have_gw);
+    assert_memory_equal(c.gw, ((uint8_t[]){100, 64, 0, 13}), 4);
+    assert_int_equal(launcher_vdev_net_parse("tap0,ip=10.0.0.2/24", &c), 0);
+    assert_true(c.have_ip);
+    assert_false(c.have_gw);
 
     const char *bad[] = {
         "",
@@ -288,11 +306,97 @@ static void test_parse_options(void **state)
         "tap0,mac=02-00-00-00-00-01",
         "tap0,bridge=",
         "tap0,speed=10",
+        "tap0,ip=10.0.0.2",     /* no prefix */
+        "tap0,ip=10.0.0.2/31",  /* prefix 1-30 */
+        "tap0,ip=10.0.0.0/24",  /* the network address */
+        "tap0,ip=224.0.0.2/24", /* multicast */
+        "tap0,ip=10.0.0.2/24,ip=10.0.0.3/24",
+        "tap0,gw=10.0.0.1",                /* gw= without ip= */
+        "tap0,ip=10.0.0.2/24,gw=10.0.0.2", /* its own address */
+        "tap0,ip=10.0.0.2/24,gw=10.0.0.1/24",
+        "tap0,ip=10.0.0.2/24,gw=239.1.1.1",
+        "tap0,fd=",
+        "tap0,fd=2", /* stdin, stdout, stderr are not taps */
+        "tap0,fd=x",
+        "tap0,fd=-4",
+        "tap0,fd=5,fd=6",
+        "tap0,fd=5,bridge=br0", /* whoever opened it bridges it */
+        "tap%d,fd=5",           /* an open tap has its name */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         print_message("bad --net=%s\n", bad[i] ? bad[i] : "(null)");
         assert_int_equal(launcher_vdev_net_parse(bad[i], &c), -1);
     }
+}
+
+/* In a child with its own network namespace: --net=NAME,fd=N takes an inherited tap only: open,
+ * a tap (IFF_TAP | IFF_NO_PI), of that name. Exit code: 0 ok, 77 cannot test here, else the
+ * failing step. */
+static int fd_option_child(void)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return 77;
+    char name[IFNAMSIZ];
+    int fd = launcher_vdev_net_open_tap("tfd%d", name);
+    if (fd < 0)
+        return 77;
+    if (launcher_vdev_net_check_fd(fd, name) != 0)
+        return 10;
+    if (launcher_vdev_net_check_fd(fd, "other0") == 0) /* not that tap's name */
+        return 11;
+    int p[2];
+    if (pipe(p) < 0)
+        return 77;
+    if (launcher_vdev_net_check_fd(p[0], name) == 0) /* not a tap */
+        return 12;
+    if (launcher_vdev_net_check_fd(999, name) == 0) /* not open */
+        return 13;
+    int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC); /* not attached to an interface */
+    if (tun >= 0 && launcher_vdev_net_check_fd(tun, name) == 0)
+        return 14;
+    /* a tap with the packet-information header, and a layer-3 tun, are refused */
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tpi0");
+    int pi = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (pi < 0 || ioctl(pi, TUNSETIFF, &ifr) < 0)
+        return 77;
+    /* (Some kernels report IFF_NO_PI for every tap: then there is nothing to tell apart.) */
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(pi, TUNGETIFF, &ifr) == 0 && !(ifr.ifr_flags & IFF_NO_PI) &&
+        launcher_vdev_net_check_fd(pi, "tpi0") == 0)
+        return 15;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "ttun0");
+    int l3 = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (l3 < 0 || ioctl(l3, TUNSETIFF, &ifr) < 0)
+        return 77;
+    if (launcher_vdev_net_check_fd(l3, "ttun0") == 0)
+        return 16;
+    return 0;
+}
+
+static void test_fd_option(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("SKIP: taps and network namespaces need root\n");
+        skip();
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fd_option_child());
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        print_message("SKIP: no private network namespace or /dev/net/tun here\n");
+        skip();
+    }
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_default_mac(void **state)
@@ -395,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_parse_options),
         cmocka_unit_test(test_default_mac),
         cmocka_unit_test(test_tap_and_bridge),
+        cmocka_unit_test(test_fd_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

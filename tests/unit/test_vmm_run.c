@@ -1,4 +1,5 @@
 /* test_vmm_run.c: whole tinyx-kvm runs of tiny hand-assembled guests on this host's KVM. */
+/* needs: kvm (tests/run-unit runs it in a nested L1 where this host has no usable /dev/kvm) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,7 +197,9 @@ static void test_triple_fault(void **state)
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.v.end, LAUNCHER_VMM_HALTED);
     assert_non_null(strstr(r.v.why, "triple-faulted"));
-    assert_non_null(strstr(r.v.why, "rip 0x100000"));
+    /* The vCPU state at the fault, or on AMD SVM the state KVM already reset it to (the
+     * shutdown intercept re-INITs the vCPU before the exit reaches the monitor). */
+    assert_true(strstr(r.v.why, "rip 0x100000") || strstr(r.v.why, "rip 0xfff0, real mode"));
     run_free(&r);
     free(kernel);
 }
