@@ -63,9 +63,16 @@ for i in $(seq 1 "$N"); do
     ip="10.0.1.$((i + 1))"
     extra=()
     [ "$i" -eq 1 ] && extra=(--cmdline tinyx.debug)
+    # Boot bound: ~3 s each in a nested L1; a loaded host may take several times that.
     run "create$i" "$TINYX" create "$NGINX" --socket "$SOCK" --json "${extra[@]}" \
-        --net ",bridge=br0,ip=$ip/24"
-    if [ "$RC" -ne 0 ]; then fail "create nginx #$i ($ip): exit $RC"; show "create$i"; continue; fi
+        --boot-timeout-ms 60000 --net ",bridge=br0,ip=$ip/24"
+    if [ "$RC" -ne 0 ]; then
+        fail "create nginx #$i ($ip): exit $RC"; show "create$i"
+        # The guest's console up to its end (the daemon keeps the log: --keep-logs).
+        vm=$(sed -n 's/.*vm \([0-9]*\) ended.*/\1/p' "$WORK/create$i.err" | head -1)
+        [ -n "$vm" ] && tail -n 25 "$SOCK.vm/$vm.log" 2>/dev/null | sed 's/^/        > /'
+        continue
+    fi
     created=$((created + 1))
     jq -e '.shell == "prepared"' "$WORK/create$i.out" >/dev/null && prepared=$((prepared + 1))
     jq -e '.boot_us > 0' "$WORK/create$i.out" >/dev/null && booted=$((booted + 1))
