@@ -123,9 +123,12 @@ void daemon_vms_reap(struct daemon *d);
  * ready PREPARE_TIMEOUT after their spawn; returns the next deadline in ms from now (-1:
  * none). */
 int daemon_vms_tick(struct daemon *d);
-/* Refill every pool to its target, unless a create waits for its guest (the loop calls this
- * after each batch of events). */
+/* Refill every pool to its target, unless a guest is booting (the loop calls this after each
+ * batch of events). */
 void daemon_vms_refill(struct daemon *d);
+/* A guest is booting: a create reply waits for its boot-timer byte, or an attached VM (its reply
+ * went out at once) has not signalled yet and its boot deadline has not passed. */
+bool daemon_vms_guest_booting(const struct daemon *d, uint64_t now);
 /* Kill and reap every shell (shutdown). */
 void daemon_vms_kill_all(struct daemon *d);
 /* Free shells marked dead. */

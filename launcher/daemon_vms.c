@@ -112,10 +112,29 @@ static void refill(struct daemon *d, struct launcher_template *t)
     }
 }
 
+/* A VM handed to its client at once ("attach": `tinyx run`) whose guest has not signalled its
+ * boot timer yet, within its boot deadline: booting, although no create reply is pending. */
+static bool attached_booting(const struct daemon_shell *sh, uint64_t now)
+{
+    return !sh->dead && !sh->destroying && sh->id && sh->attach_client && !sh->t_boot &&
+           (sh->state == SHELL_STARTING || sh->state == SHELL_BOOTING) && now < sh->boot_deadline;
+}
+
+bool daemon_vms_guest_booting(const struct daemon *d, uint64_t now)
+{
+    if (d->pending_creates)
+        return true;
+    for (size_t i = 0; i < d->n_shells; i++)
+        if (attached_booting(d->shells[i], now))
+            return true;
+    return false;
+}
+
 void daemon_vms_refill(struct daemon *d)
 {
-    /* Off the hot path: spawning competes for the CPUs with a guest that is booting. */
-    if (d->pending_creates || d->stopping)
+    /* Off the hot path: spawning competes for the CPUs with a guest that is booting, whether
+     * its create reply waits for the boot-timer byte or went out at once (attach). */
+    if (d->stopping || daemon_vms_guest_booting(d, tinyx_now_us()))
         return;
     for (size_t i = 0; i < d->n_tpls; i++)
         refill(d, d->tpls[i]);
@@ -729,15 +748,16 @@ void daemon_vms_destroy(struct daemon *d, struct daemon_client *c,
 
 int daemon_vms_tick(struct daemon *d)
 {
-    if (!d->pending_creates && !d->n_preparing)
-        return -1;
     uint64_t now = tinyx_now_us(), next = UINT64_MAX;
     for (size_t i = 0; i < d->n_shells; i++) {
         struct daemon_shell *sh = d->shells[i];
         if (sh->dead || sh->destroying)
             continue;
         uint64_t deadline = UINT64_MAX;
-        if (sh->state == SHELL_PREPARING) {
+        if (attached_booting(sh, now)) {
+            /* The refill waits for its boot-timer byte, or else for its boot deadline. */
+            deadline = sh->boot_deadline;
+        } else if (sh->state == SHELL_PREPARING) {
             if (sh->fail_text[0])
                 continue; /* killed already, not reaped yet */
             deadline = sh->t_spawn + prepare_timeout_us();
