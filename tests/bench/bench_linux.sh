@@ -62,6 +62,7 @@ GOAL_SCALE_RATIO=1.2                # create of the Nth at most 1.2x the first
 WINDOW=5                            # ... medians of the last 5 vs the first 5
 NET=10.213                          # the bench's bridge: 10.213.0.1/16 on the host's side
 VARIANTS=(tinyx-kvm daemon qemu)
+STEPS=(ready daemon-prepared daemon-pool0 qemu) # the measurements, in order; one L1 each
 T_START=$EPOCHREALTIME
 
 for v in R N L1_MEM; do
@@ -70,6 +71,9 @@ done
 [ "$N" -le 2000 ] || { echo "bench: error: linux: --linux-n $N: at most 2000 (the bench's addresses)" >&2; exit 2; }
 
 # --- helpers ----------------------------------------------------------------------------------
+
+# is_step WORD: WORD names one of STEPS.
+is_step() { [[ " ${STEPS[*]} " == *" $1 "* ]]; }
 
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '[%7.1f s] linux: %s\n' "$(since "$T_START")" "$*" >&2; }
@@ -139,10 +143,7 @@ pss_of() {
 
 measure_main() {
     local where=${BENCH_LINUX_WHERE:-host} step=${1:-}
-    case "$step" in
-    ready | daemon-prepared | daemon-pool0 | qemu) ;;
-    *) fail "--measure STEP: one of ready, daemon-prepared, daemon-pool0, qemu; not '$step'" ;;
-    esac
+    is_step "$step" || fail "--measure STEP: one of ${STEPS[*]}; not '$step'"
     S=$(mktemp -d "${TMPDIR:-/tmp}/tinyx-bench-linux.XXXXXX") || fail "cannot create a scratch folder"
     NS="tinyx-bench-linux-$$"
     # "${IN_NS[@]}" CMD...: CMD in the bench's network namespace. Not a function: started in the
@@ -519,7 +520,8 @@ host_step() {
     return "$rc"
 }
 
-# drop_step STEP: forget a scale step's rows and series line (before it is measured again).
+# drop_step STEP: forget a step's rows, series line and failures (every failure line starts
+# with "STEP: "), before it is measured again.
 drop_step() {
     awk -F, -v s="$1" '$1 != s' "$SCALE_CSV.tmp" >"$SCALE_CSV.tmp2" && mv "$SCALE_CSV.tmp2" "$SCALE_CSV.tmp"
     [ -f "$META" ] && awk -v s="$1" '!($1 == "series" && $2 == s)' "$META" >"$META.tmp" && mv "$META.tmp" "$META"
@@ -531,13 +533,12 @@ drop_step() {
 # guests have locked up or crashed the emulated L1 here, rarely: one step's L1 is retried once,
 # its partial rows dropped, and the retry is listed in the summary).
 host_measure() {
-    local step=$1 attempt rc nfail timeout_s
+    local step=$1 attempt rc timeout_s
     case "$step" in
     ready) timeout_s=$((900 + R * 3 * 150)) ;;
     *) timeout_s=$((900 + N * 90)) ;;
     esac
     for attempt in 1 2; do
-        nfail=$(wc -l <"$FAILURES")
         if [ "$BENCH_LINUX_WHERE" = host ]; then
             host_step timeout -k 20 "$timeout_s" bash "$HERE/bench_linux.sh" --measure "$step"
         else
@@ -550,9 +551,7 @@ host_measure() {
         [ "$attempt" -eq 1 ] && [ "$BENCH_LINUX_WHERE" = L1 ] || break
         say "$step: the L1 run failed (exit $rc; see above): retrying the step once in a fresh L1"
         echo "$step: its first L1 run failed (exit $rc) and was retried" >>"$RETRIES"
-        # Drop the failed attempt's rows, series line and failures.
-        drop_step "$step"
-        head -n "$nfail" "$FAILURES" >"$FAILURES.tmp" && mv "$FAILURES.tmp" "$FAILURES"
+        drop_step "$step" # the failed attempt's rows, series line and failures
     done
     fail "the measurements failed in step $step (exit $rc; see above)"
 }
@@ -566,9 +565,7 @@ host_main() {
     else
         # Redo these steps only, keeping the other steps' results of the last run.
         for step in $steps; do
-            case "$step" in ready | daemon-prepared | daemon-pool0 | qemu) ;;
-            *) fail "BENCH_LINUX_STEPS: '$step' is not one of ready, daemon-prepared, daemon-pool0, qemu" ;;
-            esac
+            is_step "$step" || fail "BENCH_LINUX_STEPS: '$step' is not one of ${STEPS[*]}"
         done
         [ -s "$META" ] && { [ -s "$SCALE_CSV" ] || [ -s "$SCALE_CSV.tmp" ]; } ||
             fail "BENCH_LINUX_STEPS redoes steps of the last run, but there is none in $OUT: run the whole part"
@@ -611,7 +608,7 @@ host_main() {
         touch "$FAILURES"
         for step in $steps; do drop_step "$step"; done
     fi
-    for step in ${steps:-ready daemon-prepared daemon-pool0 qemu}; do
+    for step in ${steps:-${STEPS[*]}}; do
         host_measure "$step"
     done
     mv "$SCALE_CSV.tmp" "$SCALE_CSV"
