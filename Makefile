@@ -51,13 +51,13 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 BINS := $(B)/bin/tinyx $(B)/bin/tinyx-launch $(B)/bin/tinyx-init $(B)/share/tinyx/kconfig_dump.c \
         $(if $(wildcard launcher/vmm_main.c),$(B)/bin/tinyx-kvm)
 
-.PHONY: all deps test test-unit test-unit-san test-e2e bench format format-check clean help
+.PHONY: all deps test test-unit test-unit-san test-e2e test-kernel-src bench format format-check clean help
 all: $(BINS)
 
 help:
 	@echo "make deps         install the Debian packages Tinyx needs (apt-get, as root)"
 	@echo "make              build build/bin/{tinyx,tinyx-launch,tinyx-init}"
-	@echo "make test         unit tests (plain and ASan/UBSan) + end-to-end tests (real builds, QEMU boots)"
+	@echo "make test         the whole suite (tests/run): unit (plain, ASan/UBSan) + end-to-end; totals and skips at the end"
 	@echo "make test-unit    unit tests only (fast)"
 	@echo "make bench        benchmarks: CSV + PNG under out/bench/"
 	@echo "make format       clang-format every C file in place"
@@ -186,7 +186,19 @@ DEPS += iputils-ping
 -include $(shell find $(GUEST_OBJ) -name '*.d' 2>/dev/null)
 ## end of test guests --------------------------------------------------------------------------
 
-test: test-unit test-unit-san test-e2e
+# The whole suite through one runner (tests/run): totals across unit and e2e, every skip with its
+# reason, a skip not on tests/skips-allowed fails it. The parts below also run alone.
+test:
+	@B=$(B) tests/run
+
+# linux-source unpacked into the e2e tests' cache before the unit tests, so the real-kconfig
+# unit tests (test_kconfig) run on a fresh machine too.
+test-kernel-src: $(B)/tests/kbuild_driver
+	$(B)/tests/kbuild_driver source $(CURDIR)/.cache/tinyx-e2e >/dev/null
+$(B)/tests/kbuild_driver: tests/e2e/kbuild_driver.c $(B)/libkmin.a $(B)/libtinyx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(B)/libkmin.a \
+	    $(B)/libtinyx.a -Wl,--end-group $(LDLIBS)
 
 test-unit: $(UNIT_BINS) $(BINS)
 	@B=$(B) tests/run-unit

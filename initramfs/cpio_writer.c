@@ -144,6 +144,10 @@ int initramfs_cpio_write(const char *tree, const char *out, const struct initram
     }
     struct archive_entry *e = archive_entry_new();
     for (size_t i = 0; i < paths.n && rc == 0; i++) {
+        if (o->stop && o->stop()) {
+            rc = -1; /* the caller says why (an interrupt) */
+            break;
+        }
         archive_entry_clear(e);
         archive_entry_set_pathname(e, paths.v[i]);
         archive_entry_set_mtime(e, o->mtime, 0);

@@ -3,6 +3,7 @@
 #ifndef INITRAMFS_CPIO_WRITER_H
 #define INITRAMFS_CPIO_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,7 @@ struct initramfs_cpio_opts {
     const char *compression; /* "zstd", "xz", "gzip" or "none" */
     int level;               /* 0: Tinyx's default for that compressor */
     int64_t mtime;           /* every entry's modification time */
+    bool (*stop)(void);      /* asked between entries: true = give up (no message), -1 */
 };
 
 struct initramfs_cpio_stats {

@@ -28,6 +28,9 @@
 #define MAX_POOL        4096u
 #define MAX_OUT_BYTES   (16u << 20) /* a client that reads nothing is dropped past this */
 #define MAX_IN_BYTES    (4u << 20)  /* nor may one queue more requests than this */
+/* Connections served at once: each may hold MAX_IN_BYTES + MAX_OUT_BYTES and a descriptor, so
+ * a client opening connections without end must not cost the host without bound. */
+#define MAX_CLIENTS 128u
 
 const char *launcher_daemon_socket_path(const char *given)
 {
@@ -85,6 +88,7 @@ static void client_close(struct daemon *d, struct daemon_client *c)
     epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
+    d->n_clients--;
     c->dead = true; /* its pending creates still complete; their replies are dropped */
 }
 
@@ -282,7 +286,20 @@ static void accept_clients(struct daemon *d)
                 tinyx_errno("accept on the daemon socket");
             return;
         }
+        if (d->n_clients >= MAX_CLIENTS) {
+            /* Refused with a reason, never queued: the listen backlog stays short. */
+            char *line = launcher_daemon_error_line("the daemon serves %u connections at once: "
+                                                    "this one is refused (close idle ones, then "
+                                                    "retry)",
+                                                    MAX_CLIENTS);
+            ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w; /* best effort: the close says the rest */
+            free(line);
+            close(fd);
+            continue;
+        }
         struct daemon_client *c = tinyx_xcalloc(1, sizeof(*c));
+        d->n_clients++;
         c->tag = DAEMON_TAG_CLIENT;
         c->id = ++d->next_client_id;
         c->fd = fd;

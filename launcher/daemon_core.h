@@ -90,6 +90,7 @@ struct daemon {
     struct launcher_template **tpls;
     size_t n_tpls;
     struct daemon_client *clients;
+    unsigned n_clients; /* connected (not closed) clients, at most DAEMON_MAX_CLIENTS */
     uint64_t next_vm_id, next_client_id;
     uint64_t created, destroyed, ended;
     unsigned pending_creates; /* shells with a create reply outstanding */

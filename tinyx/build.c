@@ -170,8 +170,9 @@ struct build {
     struct strvec traced;
     struct strmap selection, owners, overlay;
     struct tinyx_kernel kernel;
-    char *work;   /* temp folder holding the tree */
-    char *outtmp; /* temp image folder, published at the end */
+    char *work;     /* temp folder holding the tree */
+    char *outtmp;   /* temp image folder, published at the end */
+    bool published; /* out_dir holds the finished image */
     struct timer t;
 };
 
@@ -464,11 +465,14 @@ static int step_image(struct build *b)
     struct initramfs_cpio_opts copts = {
         .compression = compression,
         .mtime = epoch ? strtoll(epoch, NULL, 10) : 0,
+        .stop = tinyx_interrupted,
     };
     struct initramfs_node console = {"dev/console", S_IFCHR | 0600, 5, 1};
     struct initramfs_cpio_stats cst;
-    if (initramfs_cpio_write(tree, initrd, &copts, &console, 1, &cst) < 0)
+    if (initramfs_cpio_write(tree, initrd, &copts, &console, 1, &cst) < 0) {
+        rc = tinyx_interrupted() ? TINYX_EXIT_INTERRUPTED : TINYX_EXIT_FAIL;
         goto out;
+    }
     if (tinyx_copy_file(b->kernel.image, kernel, 0644) < 0)
         goto out;
     /* Beside the kernel: a bzImage of the same kernel (smaller; slower to boot under emulation)
@@ -528,8 +532,14 @@ static int step_image(struct build *b)
         if (rename(tree, b->o->keep_tree) < 0)
             tinyx_errno("cannot keep the tree at %s", b->o->keep_tree);
     }
+    /* Last chance to honour a Ctrl-C: after this rename the image is there. */
+    if (tinyx_interrupted()) {
+        rc = TINYX_EXIT_INTERRUPTED;
+        goto out;
+    }
     if (tinyx_cache_publish_dir(b->outtmp, b->out_dir) < 0)
         goto out;
+    b->published = true;
     char h1[32], h2[32], h3[32];
     stage_end(&b->t, "image", "rootfs %s -> initrd %s (%s)",
               tinyx_human_size(cst.file_bytes, h1, sizeof(h1)),
@@ -575,23 +585,29 @@ int tinyx_build(const struct tinyx_recipe *recipe, const struct tinyx_build_opts
     while (ol > 1 && b.out_dir[ol - 1] == '/')
         b.out_dir[--ol] = '\0';
     tinyx_info("building %s from %s (cache %s)", recipe->name, recipe->file, b.cache);
-    int rc = step_resolve(&b);
-    if (!rc)
-        rc = step_stage(&b);
-    if (!rc)
-        rc = step_app(&b);
-    if (!rc)
-        rc = step_trace(&b);
-    if (!rc)
-        rc = step_select(&b);
-    if (!rc)
-        rc = step_kernel(&b);
-    if (!rc)
-        rc = step_image(&b);
-    if (rc == 0 && tinyx_interrupted())
-        rc = TINYX_EXIT_INTERRUPTED;
-    if (rc == TINYX_EXIT_INTERRUPTED)
-        tinyx_err("interrupted: nothing was written to %s; the cache is intact", b.out_dir);
+    /* The pipeline, in its fixed order; each step is one stage (or two) of docs/architecture. */
+    static const struct {
+        const char *name;
+        int (*fn)(struct build *);
+    } steps[] = {
+        {"resolve", step_resolve}, {"stage", step_stage},   {"app", step_app},
+        {"trace", step_trace},     {"select", step_select}, {"kernel", step_kernel},
+        {"image", step_image},
+    };
+    int rc = 0;
+    const char *at = NULL;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && !rc; i++) {
+        at = steps[i].name;
+        rc = steps[i].fn(&b);
+        if (!rc && tinyx_interrupted())
+            rc = TINYX_EXIT_INTERRUPTED;
+    }
+    if (rc == TINYX_EXIT_INTERRUPTED && b.published)
+        tinyx_err("interrupted after the image was written: %s is complete; the cache is intact",
+                  b.out_dir);
+    else if (rc == TINYX_EXIT_INTERRUPTED)
+        tinyx_err("interrupted during %s: nothing was written to %s; the cache is intact", at,
+                  b.out_dir);
     /* Temp folders (image, tree, half-staged roots) go on every path. */
     tinyx_cleanup_run();
     build_free(&b);

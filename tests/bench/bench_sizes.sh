@@ -372,8 +372,9 @@ report() {
         local bz image_bz
         bz=$(col nginx tinyx_bzimage_bytes) image_bz=$(col nginx tinyx_image_bz_bytes)
         if [ -n "$bz" ]; then
-            printf 'GOAL nginx image (kernel + initrd) <= 6 MB, with its bzImage: %s: %s MB = bzImage %s MB + initrd %s MB (%s MiB)\n' \
-                "$([ "$image_bz" -le "$GOAL_IMAGE_BYTES" ] && echo PASS || echo MISS)" "$(mb "$image_bz")" \
+            # Not a verdict: the launcher boots the image's own kernel (above), not this one.
+            printf 'info nginx image with its bzImage instead (not what boots by default): %s: %s MB = bzImage %s MB + initrd %s MB (%s MiB)\n' \
+                "$([ "$image_bz" -le "$GOAL_IMAGE_BYTES" ] && echo "would be within 6 MB" || echo "over 6 MB too")" "$(mb "$image_bz")" \
                 "$(mb "$bz")" "$(mb "$initrd")" "$(awk -v a="$image_bz" 'BEGIN { printf "%.2f", a / 1048576 }')"
         fi
         rootfs=$(col nginx tinyx_rootfs_bytes) peer=$(col nginx peer_rootfs_bytes) rawpeer=$(col nginx peer_raw_bytes)

@@ -14,10 +14,17 @@ WORK=$(mktemp -d /tmp/tinyx-e2e.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 T_PASS=0 T_FAIL=0 T_SKIP=0
 T_NAME=$(basename "$0" .sh)
+T_START=$(date +%s)
+. "$ROOT/tests/results.sh"
 
 pass() { T_PASS=$((T_PASS + 1)); printf '  ok    %s\n' "$*"; }
 fail() { T_FAIL=$((T_FAIL + 1)); printf '  FAIL  %s\n' "$*"; }
-skip() { T_SKIP=$((T_SKIP + 1)); printf '  skip  %s\n' "$*"; }
+# A skip is recorded with its reason; the suite fails on one that is not on tests/skips-allowed.
+skip() {
+    T_SKIP=$((T_SKIP + 1))
+    printf '  skip  %s\n' "$*"
+    [ -n "${TINYX_TEST_RESULTS:-}" ] && results_skip e2e "$T_NAME" "$*"
+}
 
 # run NAME CMD...: run a command, keeping its stdout/stderr in $WORK/NAME.{out,err}; sets RC.
 run() {
@@ -54,7 +61,11 @@ need_images() {
     return 1
 }
 
+# finish: report the totals (into the suite's results too); false when a check failed or when
+# nothing was checked at all (a test that only skipped proved nothing).
 finish() {
     echo "$T_NAME: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
-    [ "$T_FAIL" -eq 0 ]
+    [ -n "${TINYX_TEST_RESULTS:-}" ] &&
+        results_count e2e "$T_NAME" "$T_PASS" "$T_FAIL" "$T_SKIP" $(($(date +%s) - T_START))
+    [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
 }

@@ -2,6 +2,7 @@
 # test_01_build_boot: build every shipped recipe for real and boot it under QEMU; the recipe's
 # check must pass from the host (hello prints its greeting, nginx answers HTTP 200 with its
 # page, redis answers PING, python-http serves a file listing).
+# timeout: 2400 (a fresh cache fetches and builds every recipe's packages and kernel)
 . "$(dirname "$0")/lib.sh"
 
 # The images stay in $E2E_IMAGES for the tests after this one (test_24, test_25).

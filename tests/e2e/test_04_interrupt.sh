@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_04_interrupt: Ctrl-C in the middle of staging leaves no image folder, no half-made cache
-# entry and no mounts; the next build of the same app succeeds from the cache as it stands.
+# test_04_interrupt: Ctrl-C in the middle of staging, of the kernel build and of the image write
+# leaves no image folder, no half-made cache entry and no mounts, and says which stage it
+# stopped; the next build of the same app succeeds from the cache as it stands.
 . "$(dirname "$0")/lib.sh"
 
 # An ad-hoc app whose root is not staged yet (bc), so the build spends seconds in mmdebstrap.
@@ -17,7 +18,9 @@ for _ in $(seq 1 600); do
 done
 if ! grep -q 'stage: mmdebstrap' "$WORK/int.err"; then
     kill -INT $pid 2>/dev/null; wait $pid
-    skip "the bc root was already staged: nothing to interrupt (clear $stage_dir to rerun)"
+    # The bc root was removed above, so the build must stage: not seeing it is a failure.
+    fail "the build never reached its staging step in 60 s (no 'stage: mmdebstrap' line): nothing was interrupted"
+    show int
     finish; exit $?
 fi
 sleep 3
@@ -25,7 +28,7 @@ kill -INT $pid
 wait $pid
 RC=$?
 expect_rc int 130 "interrupted build exits 130"
-expect_text int err "interrupted: nothing was written" "says what happened"
+expect_text int err "interrupted during stage: nothing was written" "says what happened, and in which stage"
 [ ! -e "$WORK/bc" ] && pass "no image folder" || fail "image folder exists after interrupt"
 left=$(find "$stage_dir" "$TINYX_CACHE/work" -maxdepth 1 -name '*.tmp-*' 2>/dev/null | wc -l)
 [ "$left" -eq 0 ] && pass "no temp folders left in the cache" || fail "$left temp folders left in the cache"
@@ -33,4 +36,64 @@ if grep -q "$TINYX_CACHE" /proc/self/mountinfo; then fail "mounts left under the
 # The cache is still valid: the same build now completes.
 run again "$TINYX" build -o "$WORK/bc" --package bc --cmd 'bc --version'
 expect_rc again 0 "the build after the interrupt succeeds"
+
+# interrupt_at NAME REGEX DELAY CMD...: start a build, send SIGINT DELAY s after its stderr
+# matches REGEX (within 300 s); sets RC. False when the line never came.
+interrupt_at() {
+    local name=$1 re=$2 delay=$3 pid
+    shift 3
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    for _ in $(seq 3000); do
+        grep -Eq "$re" "$WORK/$name.err" 2>/dev/null && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -Eq "$re" "$WORK/$name.err"; then
+        kill -INT $pid 2>/dev/null; wait $pid
+        fail "$name: the build never printed /$re/"; show "$name"
+        return 1
+    fi
+    sleep "$delay"
+    kill -INT $pid
+    wait $pid
+    RC=$?
+}
+no_leftovers() { # WHAT
+    local left
+    left=$(find "$TINYX_CACHE/stage" "$TINYX_CACHE/work" "$TINYX_CACHE/kernel/built" -maxdepth 1 \
+        -name '*.tmp-*' 2>/dev/null | wc -l)
+    [ "$left" -eq 0 ] && pass "$1: no temp folders left in the cache" || fail "$1: $left temp folders left"
+    if grep -q "$TINYX_CACHE" /proc/self/mountinfo; then fail "$1: mounts left under the cache"; else pass "$1: no mounts left"; fi
+}
+
+# The kernel build: a config no run built before (a hostname of its own), stopped while make runs.
+cat >"$WORK/kint.yaml" <<EOF
+name: kint
+packages: [hello]
+cmd: [/usr/bin/hello]
+kernel:
+  options: ['DEFAULT_HOSTNAME="t04-$$-$RANDOM"']
+EOF
+if interrupt_at kint 'kernel: building Linux' 3 "$TINYX" build -o "$WORK/kint" "$WORK/kint.yaml"; then
+    expect_rc kint 130 "a build interrupted in its kernel build exits 130"
+    expect_text kint err "interrupted during kernel: nothing was written" "and says it stopped in the kernel stage"
+    [ ! -e "$WORK/kint" ] && pass "kernel: no image folder" || fail "kernel: image folder exists after interrupt"
+    if grep -rqs "t04-$$" "$TINYX_CACHE"/kernel/built/*/config 2>/dev/null; then
+        fail "kernel: a cache entry exists for the interrupted config"
+    else
+        pass "kernel: no cache entry for the interrupted config"
+    fi
+    if pgrep -f "$TINYX_CACHE/kernel/obj" >/dev/null; then fail "kernel: make still runs after the interrupt"; else pass "kernel: no make left running"; fi
+    no_leftovers kernel
+fi
+
+# The image write: nginx's initrd (zstd -19 of ~11 MiB: seconds), stopped once the kernel is done.
+if interrupt_at img '^tinyx: kernel ' 0.5 "$TINYX" build -o "$WORK/img" nginx; then
+    expect_rc img 130 "a build interrupted while writing its image exits 130"
+    expect_text img err "interrupted during image: nothing was written" "and says it stopped in the image stage"
+    [ ! -e "$WORK/img" ] && pass "image: no image folder" || fail "image: a folder exists after interrupt"
+    [ -z "$(ls -A "$WORK" | grep '^img\.tmp-')" ] && pass "image: no half-written folder beside it" || fail "image: $(ls "$WORK" | grep '^img\.tmp-') left"
+    no_leftovers image
+fi
 finish

@@ -2,6 +2,7 @@
 # test_10_kernel_build: the kernel side for real: fetch and unpack linux-source, compose a
 # tinyconfig-based config (one impossible setting reported), check the kconfig dump, build with
 # ccache, find the build cached, rebuild one flipped option incrementally, boot the PVH vmlinux.
+# timeout: 1800 (three kernel builds, one from scratch)
 . "$(dirname "$0")/lib.sh"
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -9,7 +10,7 @@ val() { sed -n "s/^$2=//p" "$WORK/$1.out" | head -1; }
 
 for tool in make gcc flex bison bc ccache strip readelf qemu-system-x86_64 pkg-config; do
     if ! command -v "$tool" >/dev/null; then
-        skip "$tool is missing (make deps): kernel build test skipped"
+        fail "$tool is missing: make deps installs it"
         finish
         exit $?
     fi
@@ -69,9 +70,16 @@ expect_rc syms 0 "kconfig dump matches .config"
 sed -n 's/^symbols=/        symbols=/p' "$WORK/syms.out"
 
 # 4. Build (the kernel entry for this config is removed first, so this really builds).
+# entry_of NAME: the cache entry named by a hash run; never an empty name (an rm -rf of the
+# parent folder would drop every cached kernel).
+entry_of() {
+    local h
+    h=$(cat "$WORK/$1.out" 2>/dev/null)
+    [ "$RC" -eq 0 ] && [[ "$h" =~ ^[0-9a-f]{16,}$ ]] || return 1
+    echo "$TINYX_CACHE/kernel/built/$h"
+}
 run hash "$DRIVER" hash "$OBJ/.config"
-ENTRY="$TINYX_CACHE/kernel/built/$(cat "$WORK/hash.out")"
-OLD_SUM=$( [ -f "$ENTRY/vmlinux" ] && sha256sum <"$ENTRY/vmlinux")
+ENTRY=$(entry_of hash) || { fail "cannot hash $OBJ/.config"; show hash; finish; exit 1; }
 rm -rf "$ENTRY"
 t=$(date +%s%N)
 run build "$DRIVER" build "$SRC" "$OBJ" "$TINYX_CACHE"
@@ -87,10 +95,7 @@ else
     fail "stripped vmlinux has no PVH note"; readelf -nW "$VMLINUX" | head
 fi
 if readelf -SW "$VMLINUX" | grep -q '\.symtab'; then fail "vmlinux is not stripped"; else pass "vmlinux is stripped"; fi
-if [ -n "$OLD_SUM" ]; then
-    [ "$(sha256sum <"$VMLINUX")" = "$OLD_SUM" ] && pass "vmlinux is byte-identical to an earlier build of this config" \
-        || fail "vmlinux differs from an earlier build of the same config (not reproducible)"
-fi
+FIRST_SUM=$(sha256sum <"$VMLINUX")
 jq -e '.pvh == true and .vmlinux_bytes > 0 and .bzimage_bytes > 0' "$(dirname "$VMLINUX")/build.json" >/dev/null \
     && pass "build.json records sizes" || fail "build.json incomplete"
 
@@ -108,13 +113,31 @@ expect_rc lookup 0 "kbuild_lookup finds it by the .config hash"
 run apply "$DRIVER" apply "$SRC" "$OBJ" PRINTK_TIME=y
 expect_rc apply 0 "kconfig_apply PRINTK_TIME=y"
 run hash2 "$DRIVER" hash "$OBJ/.config"
-rm -rf "$TINYX_CACHE/kernel/built/$(cat "$WORK/hash2.out")"
+ENTRY2=$(entry_of hash2) || { fail "cannot hash the flipped .config"; show hash2; finish; exit 1; }
+rm -rf "$ENTRY2"
 t=$(date +%s%N)
 run build3 "$DRIVER" build "$SRC" "$OBJ" "$TINYX_CACHE"
 t_incr=$(ms_since "$t")
 expect_rc build3 0 "incremental rebuild (${t_incr} ms)"
 [ "$(val build3 hash)" != "$(val build hash)" ] && pass "the flipped config has another hash" || fail "same hash after a change"
 [ "$t_incr" -lt "$t_build" ] && pass "incremental rebuild is faster than the first build" || fail "incremental rebuild not faster"
+
+# 6b. Back to the first config, rebuilt (not from the cache): the vmlinux must be byte-identical.
+run apply_back "$DRIVER" apply "$SRC" "$OBJ" PRINTK_TIME=n
+expect_rc apply_back 0 "kconfig_apply PRINTK_TIME=n (the first config again)"
+run hash3 "$DRIVER" hash "$OBJ/.config"
+if ENTRY3=$(entry_of hash3) && [ "$ENTRY3" = "$ENTRY" ]; then
+    rm -rf "$ENTRY3"
+    run build4 "$DRIVER" build "$SRC" "$OBJ" "$TINYX_CACHE"
+    expect_rc build4 0 "the first config rebuilt"
+    if [ "$(val build4 cached)" = 0 ] && [ "$(sha256sum <"$(val build4 vmlinux)")" = "$FIRST_SUM" ]; then
+        pass "vmlinux rebuilt from the same config is byte-identical (reproducible)"
+    else
+        fail "vmlinux rebuilt from the same config differs (or came from the cache): not reproducible"
+    fi
+else
+    fail "flipping PRINTK_TIME back does not give the first config's hash"; show hash3
+fi
 
 # 7. Boot the PVH vmlinux (and the bzImage): no initrd, so the kernel panics after its banner.
 boot() { # boot NAME KERNEL

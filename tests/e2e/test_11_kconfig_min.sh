@@ -2,6 +2,7 @@
 # test_11_kconfig_min: the kconfig minimizer for real (real kernel builds, real QEMU boots) on a
 # small candidate list: options the hello image needs must stay, removable ones must go, and a
 # rerun resumes from the verdicts on disk without building or booting again.
+# timeout: 1800 (trial kernel builds and boots)
 . "$(dirname "$0")/lib.sh"
 
 run build "$TINYX" build -o "$WORK/hello" hello
@@ -46,5 +47,7 @@ if [ -s "$WORK/report2.json" ]; then
     b2=$(jq .builds "$WORK/report2.json"); c2=$(jq .cache_hits "$WORK/report2.json")
     [ "$b2" -eq 0 ] && pass "rerun built nothing ($c2 verdicts from the cache)" || fail "rerun built $b2 kernels"
     cmp -s "$WORK/min.config" "$WORK/min2.config" && pass "same minimized config" || fail "rerun gave another config"
+else
+    fail "the rerun wrote no report ($WORK/report2.json)"; show again
 fi
 finish

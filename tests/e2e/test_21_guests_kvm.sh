@@ -24,14 +24,14 @@ explain_rc() {
 }
 
 if [ ! -x "$KVM" ] || [ ! -x "$LAUNCH" ]; then
-    skip "tinyx-kvm or tinyx-launch is not built ($B/bin)"; finish; exit
+    fail "tinyx-kvm or tinyx-launch is not built ($B/bin): run make"; finish; exit
 fi
 if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     fail "no usable /dev/kvm: tests/e2e/run runs this test where KVM runs (in a nested L1 here)"; finish; exit
 fi
 for g in noop hello blk net idle; do
     if [ ! -f "$(guest_kernel $g)" ]; then
-        skip "test guest $g is not built (make guests): the KVM guest tests need all of them"
+        fail "test guest $g is not built (make guests): the KVM guest tests need all of them"
         finish; exit
     fi
 done

@@ -12,7 +12,7 @@ GUESTS="$ROOT/out/guests"
 BOUND=60
 
 if [ ! -x "$LAUNCH" ] || [ ! -x "$B/bin/tinyx-kvm" ]; then
-    skip "tinyx-launch or tinyx-kvm is not built ($B/bin): run make"; finish; exit
+    fail "tinyx-launch or tinyx-kvm is not built ($B/bin): run make"; finish; exit
 fi
 if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     fail "no usable /dev/kvm: tests/e2e/run runs this test where KVM runs Linux (in a nested L1 here)"

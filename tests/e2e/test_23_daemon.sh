@@ -66,14 +66,14 @@ shells_of() { count_procs "tinyx-kvm --shell --parent-pid $1 "; }
 stat() { "$TINYX" stats --socket "$SOCK" --json | jq -r ".$1"; }
 
 if [ ! -x "$LAUNCH" ] || [ ! -x "$B/bin/tinyx-kvm" ] || [ ! -x "$TINYX" ]; then
-    skip "tinyx, tinyx-launch or tinyx-kvm is not built ($B/bin)"; finish; exit
+    fail "tinyx, tinyx-launch or tinyx-kvm is not built ($B/bin): run make"; finish; exit
 fi
 if [ ! -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     fail "no usable /dev/kvm: tests/e2e/run runs this test where KVM runs (in a nested L1 here)"; finish; exit
 fi
-if ! command -v jq >/dev/null; then skip "needs jq (make deps)"; finish; exit; fi
+if ! command -v jq >/dev/null; then fail "needs jq: make deps installs it"; finish; exit; fi
 for g in noop hello net; do
-    [ -f "$GUESTS/$g/kernel" ] || { skip "test guest $g is not built (make guests)"; finish; exit; }
+    [ -f "$GUESTS/$g/kernel" ] || { fail "test guest $g is not built (make guests)"; finish; exit; }
 done
 # An alive guest for the scale parts: idle (HLT forever) when built, else noop (ends at once).
 ALIVE=noop; [ -f "$GUESTS/idle/kernel" ] && ALIVE=idle
@@ -145,6 +145,7 @@ jq -e '.backend == "daemon"' "$WORK/r_auto.out" >/dev/null &&
     pass "it went to the daemon" || { fail "run without --backend did not use the daemon"; show r_auto; }
 expect_text r_auto err "a launcher daemon listens on" "and says so"
 run r_forced "$TINYX" run "$GUESTS/noop" --json --backend qemu
+expect_rc r_forced 0 "tinyx run --backend qemu with a daemon running: noop exits 0"
 jq -e '.backend == "qemu"' "$WORK/r_forced.out" >/dev/null &&
     pass "--backend qemu still boots with QEMU while a daemon runs" || { fail "--backend ignored"; show r_forced; }
 [ "$(stat vms)" = 0 ] && pass "no VM left after the runs" || fail "vms left: $(stat vms)"

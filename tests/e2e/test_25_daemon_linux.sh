@@ -5,6 +5,7 @@
 # that IP; the hello image runs to its end in a prepared shell; destroy leaves no VM, shell or
 # tap behind.
 # needs: kvm
+# timeout: 1200
 . "$(dirname "$0")/lib.sh"
 
 N=${T25_GUESTS:-20}

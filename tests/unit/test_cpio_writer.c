@@ -456,6 +456,29 @@ static void test_failed_writes_leave_nothing(void **state)
     free(dir);
 }
 
+/* Asked to stop (a Ctrl-C) after a few entries: -1, no output, no temp file left. */
+static int stop_calls;
+static bool stop_after_three(void)
+{
+    return ++stop_calls > 3;
+}
+
+static void test_stop_leaves_nothing(void **state)
+{
+    (void)state;
+    char *dir = tinyx_xasprintf("%s/stopped", base);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char *out = tinyx_xasprintf("%s/initrd", dir);
+    struct initramfs_cpio_opts o = {
+        .compression = "zstd", .mtime = MTIME, .stop = stop_after_three};
+    stop_calls = 0;
+    assert_int_equal(initramfs_cpio_write(tree, out, &o, &console, 1, NULL), -1);
+    assert_int_equal(stop_calls, 4); /* asked before every entry, and no further */
+    assert_int_equal(count_entries_starting(dir, "initrd"), 0);
+    free(out);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_compressed_headers),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_failed_writes_leave_nothing),
+        cmocka_unit_test(test_stop_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
