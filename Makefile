@@ -73,6 +73,8 @@ DEPS += runc
 # unit tests run it); virtiofsd comes with qemu-system-common; the L1 kernel is fetched with
 # apt-get download, not installed.
 DEPS += busybox-static
+# pgrep (tests/e2e, the benchmarks).
+DEPS += procps
 deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEPS)

@@ -2,7 +2,7 @@
  * each start to its boot-timer byte, keep the instances alive, sum their memory, stop them all.
  *
  *   scale_spawn [--hold] [--logs DIR] [--boot-timeout MS] [--label L] [--summary FILE]
- *               [--min-avail-mb M] N -- CMD [ARG...]
+ *               [--min-avail-mb M] N -- CMD [ARG...] [--then CMD2 [ARG...]]
  *
  * Instance I runs CMD with "%i" in its arguments replaced by I, stdin and stdout on /dev/null,
  * stderr on DIR/I.err (or /dev/null), and descriptor 3 the write end of a pipe: its first byte
@@ -15,6 +15,10 @@
  * 0 (within --boot-timeout of its byte) before the next starts: a container that signals and
  * exits. Default --boot-timeout: 30000 ms. --min-avail-mb stops starting new instances when
  * the host's MemAvailable falls below M MiB (the summary says so).
+ * With --then, instance I is made ahead in two steps, like a prepared shell: CMD runs first
+ * with descriptor 3 and must exit 0 (untimed: `runc create --preserve-fds 1`, whose container
+ * keeps descriptor 3 and waits), then CMD2 is started and timed to the byte (`runc start`);
+ * without --hold CMD2 must exit 0. Printed BOOT_US = CMD2's fork -> the byte.
  *
  * Exit status: 0 all started (and, without --hold, exited 0); 1 an instance failed (its stderr
  * is named); 2 usage; 130 interrupted. Everything started is stopped and reaped in every case;
@@ -274,19 +278,76 @@ static void exec_child(char **av, int ready_w, const char *logs, unsigned long i
     _exit(127);
 }
 
-/* Start instance i; wait for its ready byte (and, without hold, its exit). Returns 0 with
- * *boot_us set, or -1 after saying why. */
-static int start_one(char **cmd, int argc, unsigned long i, bool hold, const char *logs,
-                     unsigned boot_ms, uint64_t *boot_us)
+static void free_argv(char **av, int argc)
+{
+    for (int a = 0; a < argc; a++)
+        free(av[a]);
+    free(av);
+}
+
+/* The untimed first step of a --then instance: CMD with the pipe as descriptor 3, which must
+ * exit 0 within boot_ms. Returns 0, or -1 after saying why. */
+static int prepare_one(char **cmd, int argc, unsigned long i, int ready_w, const char *logs,
+                       unsigned boot_ms)
 {
     char **av = instance_argv(cmd, argc, i);
     if (!av) {
         say("out of memory");
         return -1;
     }
+    pid_t pid = fork();
+    if (pid < 0) {
+        say("instance %lu: fork: %s", i, strerror(errno));
+        free_argv(av, argc);
+        return -1;
+    }
+    if (pid == 0)
+        exec_child(av, ready_w, logs, i);
+    free_argv(av, argc);
+    uint64_t deadline = now_us() + (uint64_t)boot_ms * 1000u;
+    for (;;) {
+        int status = 0;
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+            char how[96];
+            describe_status(status, how, sizeof(how));
+            say("instance %lu: its first step (%s) failed: %s", i, cmd[0], how);
+            return -1;
+        }
+        if (stop_signal || now_us() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            if (!stop_signal)
+                say("instance %lu: its first step (%s) did not end within %u ms", i, cmd[0],
+                    boot_ms);
+            return -1;
+        }
+        usleep(200);
+    }
+}
+
+/* Start instance i (after its untimed first step, with --then); wait for its ready byte (and,
+ * without hold, its exit). Returns 0 with *boot_us set, or -1 after saying why. */
+static int start_one(char **prep, int prep_argc, char **cmd, int argc, unsigned long i, bool hold,
+                     const char *logs, unsigned boot_ms, uint64_t *boot_us)
+{
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
         say("instance %lu: pipe: %s (open-file limit? ulimit -n)", i, strerror(errno));
+        return -1;
+    }
+    if (prep && prepare_one(prep, prep_argc, i, p[1], logs, boot_ms) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    char **av = instance_argv(cmd, argc, i);
+    if (!av) {
+        say("out of memory");
+        close(p[0]);
+        close(p[1]);
         return -1;
     }
     uint64_t t0 = now_us();
@@ -299,9 +360,7 @@ static int start_one(char **cmd, int argc, unsigned long i, bool hold, const cha
     }
     if (pid == 0)
         exec_child(av, p[1], logs, i);
-    for (int a = 0; a < argc; a++)
-        free(av[a]);
-    free(av);
+    free_argv(av, argc);
     close(p[1]);
     struct instance *in = &inst[n_started++];
     *in = (struct instance){.pid = pid, .alive = true};
@@ -416,6 +475,20 @@ int main(int argc, char **argv)
         return usage("need N and a command after --");
     char **cmd = argv + a;
     int cmd_argc = argc - a;
+    /* CMD --then CMD2: CMD is the untimed first step, CMD2 the timed one. */
+    char **prep = NULL;
+    int prep_argc = 0;
+    for (int k = 0; k < cmd_argc; k++) {
+        if (!strcmp(cmd[k], "--then")) {
+            if (k == 0 || k + 1 >= cmd_argc)
+                return usage("--then needs a command before and after it");
+            prep = cmd;
+            prep_argc = k;
+            cmd = cmd + k + 1;
+            cmd_argc = cmd_argc - k - 1;
+            break;
+        }
+    }
 
     inst = calloc(n, sizeof(*inst));
     if (!inst) {
@@ -440,7 +513,8 @@ int main(int argc, char **argv)
             break;
         }
         uint64_t boot_us = 0;
-        if (start_one(cmd, cmd_argc, i, hold, logs, (unsigned)boot_ms, &boot_us) < 0) {
+        if (start_one(prep, prep_argc, cmd, cmd_argc, i, hold, logs, (unsigned)boot_ms, &boot_us) <
+            0) {
             if (logs && !stop_signal)
                 say("its stderr: %s/%lu.err", logs, i);
             rc = stop_signal ? 130 : 1;
