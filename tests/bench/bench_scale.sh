@@ -300,6 +300,12 @@ if [ -n "$QEMU_BIN" ]; then
     fit=$((($(memavail_kb) - reserve) / rss_each))
     [ "$fit" -lt 0 ] && fit=0
     QEMU_N=$fit
+    # In a nested L1, ~50 idle QEMUs saturate its two emulated CPUs (the next one does not boot
+    # within 30 s): at most 40 there, whatever --qemu-max says.
+    if [ -n "${TINYX_NESTED_L1:-}" ] && [ "$QEMU_MAX" -gt 40 ]; then
+        say "qemu: at most 40 in the nested L1 (more saturate its emulated CPUs), not --qemu-max $QEMU_MAX"
+        QEMU_MAX=40
+    fi
     [ "$QEMU_N" -gt "$QEMU_MAX" ] && QEMU_N=$QEMU_MAX
     [ "$QEMU_N" -gt "$N" ] && QEMU_N=$N
     QEMU_NOTE="memory allows $fit at $((rss_each / 1024)) MiB RSS each (keeping $((reserve / 1024)) MiB free); --qemu-max $QEMU_MAX"
