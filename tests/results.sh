@@ -62,6 +62,47 @@ results_finish() {
     fi
 }
 
+# results_in_l1 SUITE KVM-L1-OPTION... -- CMD... -- NAME...: run `CMD NAME...` inside a nested
+# L1 (tests/nested/kvm-l1), whose results land in this file (its folder is written through).
+# A NAME that never reported (the L1 wedged or died under it) runs once more in a fresh L1; one
+# still missing then counts as failed. A NAME reports as itself without a ".sh". Sets
+# L1_FAILED to the names that failed; true when none did.
+results_in_l1() {
+    local suite=$1 opts=() cmd=() names=() missing=() attempt n l1rc t0
+    shift
+    while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+    shift
+    while [ "$1" != "--" ]; do cmd+=("$1"); shift; done
+    shift
+    names=("$@")
+    L1_FAILED=()
+    for attempt in 1 2; do
+        echo "$suite: ${names[*]}: inside a nested L1 VM, because $(nested_why_l1)"
+        t0=$(date +%s) l1rc=0
+        "$(dirname "${BASH_SOURCE[0]}")/nested/kvm-l1" "${opts[@]}" \
+            --rw "$(dirname "$TINYX_TEST_RESULTS")" -- "${cmd[@]}" "${names[@]}" || l1rc=$?
+        echo "   (L1: $(($(date +%s) - t0)) s, exit $l1rc)"
+        missing=()
+        for n in "${names[@]}"; do results_has "$suite" "${n%.sh}" || missing+=("$n"); done
+        [ ${#missing[@]} -eq 0 ] && break
+        if [ "$attempt" -eq 1 ]; then
+            # The L1 itself wedged or died (QEMU's emulation of nested SVM is not flawless):
+            # what it never finished gets one fresh L1; a test that failed inside it does not.
+            echo "$suite: the L1 ended (exit $l1rc) before ${missing[*]} reported: once more in a fresh L1"
+            results_note "$suite" "${missing[0]%.sh}" "the nested L1 ended (exit $l1rc) during it; ${missing[*]} ran again in a fresh L1"
+            names=("${missing[@]}")
+        else
+            for n in "${missing[@]}"; do
+                echo "FAIL  ${n%.sh}: the nested L1 ended (exit $l1rc) before it reported, twice"
+                results_count "$suite" "${n%.sh}" 0 1 0 0
+            done
+        fi
+    done
+    # Every name the L1 was given, whichever attempt ran it.
+    for n in "${@}"; do results_failed "$suite" "${n%.sh}" && L1_FAILED+=("${n%.sh}"); done
+    [ ${#L1_FAILED[@]} -eq 0 ]
+}
+
 # results_set_deadline SECONDS: inside a nested L1, tell the harness outside how long the next
 # step may take; past that (plus a margin) it stops the L1 as wedged (tests/nested/kvm-l1).
 results_set_deadline() {

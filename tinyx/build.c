@@ -469,10 +469,8 @@ static int step_image(struct build *b)
     };
     struct initramfs_node console = {"dev/console", S_IFCHR | 0600, 5, 1};
     struct initramfs_cpio_stats cst;
-    if (initramfs_cpio_write(tree, initrd, &copts, &console, 1, &cst) < 0) {
-        rc = tinyx_interrupted() ? TINYX_EXIT_INTERRUPTED : TINYX_EXIT_FAIL;
-        goto out;
-    }
+    if (initramfs_cpio_write(tree, initrd, &copts, &console, 1, &cst) < 0)
+        goto out; /* an interrupt becomes TINYX_EXIT_INTERRUPTED at out */
     if (tinyx_copy_file(b->kernel.image, kernel, 0644) < 0)
         goto out;
     /* Beside the kernel: a bzImage of the same kernel (smaller; slower to boot under emulation)
@@ -585,7 +583,8 @@ int tinyx_build(const struct tinyx_recipe *recipe, const struct tinyx_build_opts
     while (ol > 1 && b.out_dir[ol - 1] == '/')
         b.out_dir[--ol] = '\0';
     tinyx_info("building %s from %s (cache %s)", recipe->name, recipe->file, b.cache);
-    /* The pipeline, in its fixed order; each step is one stage (or two) of docs/architecture. */
+    /* The pipeline, in its fixed order; each step times one stage of the "stage times" line
+     * (step_stage times two: fetch and stage). */
     static const struct {
         const char *name;
         int (*fn)(struct build *);

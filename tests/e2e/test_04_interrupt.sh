@@ -10,48 +10,22 @@ stage_dir="$TINYX_CACHE/stage"
 for d in "$stage_dir"/*/root/var/lib/dpkg/info/bc.list; do
     [ -e "$d" ] && rm -rf "${d%/root/var/lib/dpkg/info/bc.list}"
 done
-"$TINYX" build -o "$WORK/bc" --package bc --cmd 'bc --version' >"$WORK/int.out" 2>"$WORK/int.err" &
-pid=$!
-for _ in $(seq 1 600); do
-    grep -q 'stage: mmdebstrap' "$WORK/int.err" 2>/dev/null && break
-    sleep 0.1
-done
-if ! grep -q 'stage: mmdebstrap' "$WORK/int.err"; then
-    kill -INT $pid 2>/dev/null; wait $pid
-    # The bc root was removed above, so the build must stage: not seeing it is a failure.
-    fail "the build never reached its staging step in 60 s (no 'stage: mmdebstrap' line): nothing was interrupted"
-    show int
-    finish; exit $?
-fi
-sleep 3
-kill -INT $pid
-wait $pid
-RC=$?
-expect_rc int 130 "interrupted build exits 130"
-expect_text int err "interrupted during stage: nothing was written" "says what happened, and in which stage"
-[ ! -e "$WORK/bc" ] && pass "no image folder" || fail "image folder exists after interrupt"
-left=$(find "$stage_dir" "$TINYX_CACHE/work" -maxdepth 1 -name '*.tmp-*' 2>/dev/null | wc -l)
-[ "$left" -eq 0 ] && pass "no temp folders left in the cache" || fail "$left temp folders left in the cache"
-if grep -q "$TINYX_CACHE" /proc/self/mountinfo; then fail "mounts left under the cache"; grep "$TINYX_CACHE" /proc/self/mountinfo | head -3; else pass "no mounts left under the cache"; fi
-# The cache is still valid: the same build now completes.
-run again "$TINYX" build -o "$WORK/bc" --package bc --cmd 'bc --version'
-expect_rc again 0 "the build after the interrupt succeeds"
 
-# interrupt_at NAME REGEX DELAY CMD...: start a build, send SIGINT DELAY s after its stderr
-# matches REGEX (within 300 s); sets RC. False when the line never came.
+# interrupt_at NAME REGEX WAIT DELAY CMD...: start a build, send SIGINT DELAY s after its
+# stderr matches REGEX (within WAIT s); sets RC. False (a failure) when the line never came.
 interrupt_at() {
-    local name=$1 re=$2 delay=$3 pid
-    shift 3
+    local name=$1 re=$2 wait=$3 delay=$4 pid
+    shift 4
     "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     pid=$!
-    for _ in $(seq 3000); do
+    for _ in $(seq $((wait * 10))); do
         grep -Eq "$re" "$WORK/$name.err" 2>/dev/null && break
         kill -0 $pid 2>/dev/null || break
         sleep 0.1
     done
     if ! grep -Eq "$re" "$WORK/$name.err"; then
         kill -INT $pid 2>/dev/null; wait $pid
-        fail "$name: the build never printed /$re/"; show "$name"
+        fail "$name: the build never printed /$re/ within $wait s: nothing was interrupted"; show "$name"
         return 1
     fi
     sleep "$delay"
@@ -64,8 +38,23 @@ no_leftovers() { # WHAT
     left=$(find "$TINYX_CACHE/stage" "$TINYX_CACHE/work" "$TINYX_CACHE/kernel/built" -maxdepth 1 \
         -name '*.tmp-*' 2>/dev/null | wc -l)
     [ "$left" -eq 0 ] && pass "$1: no temp folders left in the cache" || fail "$1: $left temp folders left"
-    if grep -q "$TINYX_CACHE" /proc/self/mountinfo; then fail "$1: mounts left under the cache"; else pass "$1: no mounts left"; fi
+    if grep -q "$TINYX_CACHE" /proc/self/mountinfo; then
+        fail "$1: mounts left under the cache"; grep "$TINYX_CACHE" /proc/self/mountinfo | head -3
+    else
+        pass "$1: no mounts left"
+    fi
 }
+
+# Staging: the bc root was removed above, so the build must stage (within 60 s).
+if interrupt_at int 'stage: mmdebstrap' 60 3 "$TINYX" build -o "$WORK/bc" --package bc --cmd 'bc --version'; then
+    expect_rc int 130 "interrupted build exits 130"
+    expect_text int err "interrupted during stage: nothing was written" "says what happened, and in which stage"
+    [ ! -e "$WORK/bc" ] && pass "no image folder" || fail "image folder exists after interrupt"
+    no_leftovers stage
+fi
+# The cache is still valid: the same build now completes.
+run again "$TINYX" build -o "$WORK/bc" --package bc --cmd 'bc --version'
+expect_rc again 0 "the build after the interrupt succeeds"
 
 # The kernel build: a config no run built before (a hostname of its own), stopped while make runs.
 cat >"$WORK/kint.yaml" <<EOF
@@ -75,7 +64,7 @@ cmd: [/usr/bin/hello]
 kernel:
   options: ['DEFAULT_HOSTNAME="t04-$$-$RANDOM"']
 EOF
-if interrupt_at kint 'kernel: building Linux' 3 "$TINYX" build -o "$WORK/kint" "$WORK/kint.yaml"; then
+if interrupt_at kint 'kernel: building Linux' 300 3 "$TINYX" build -o "$WORK/kint" "$WORK/kint.yaml"; then
     expect_rc kint 130 "a build interrupted in its kernel build exits 130"
     expect_text kint err "interrupted during kernel: nothing was written" "and says it stopped in the kernel stage"
     [ ! -e "$WORK/kint" ] && pass "kernel: no image folder" || fail "kernel: image folder exists after interrupt"
@@ -89,7 +78,7 @@ if interrupt_at kint 'kernel: building Linux' 3 "$TINYX" build -o "$WORK/kint" "
 fi
 
 # The image write: nginx's initrd (zstd -19 of ~11 MiB: seconds), stopped once the kernel is done.
-if interrupt_at img '^tinyx: kernel ' 0.5 "$TINYX" build -o "$WORK/img" nginx; then
+if interrupt_at img '^tinyx: kernel ' 300 0.5 "$TINYX" build -o "$WORK/img" nginx; then
     expect_rc img 130 "a build interrupted while writing its image exits 130"
     expect_text img err "interrupted during image: nothing was written" "and says it stopped in the image stage"
     [ ! -e "$WORK/img" ] && pass "image: no image folder" || fail "image: a folder exists after interrupt"
